@@ -1,0 +1,1 @@
+"""OneCity: an open-source digital-city service platform."""
