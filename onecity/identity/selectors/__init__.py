@@ -1,0 +1,1 @@
+"""Reads of the identity app, one module per topic."""
