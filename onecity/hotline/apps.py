@@ -1,0 +1,24 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class HotlineConfig(AppConfig):
+    name = "onecity.hotline"
+    label = "hotline"
+    verbose_name = _("12345 hotline")
+
+    def ready(self):
+        from onecity.core.navigation import nav_register
+
+        nav_register(area="resident", key="hotline_report", label=_("12345 report"), url_name="hotline:report",
+                     icon="message-report", order=40)
+        nav_register(area="staff", key="hotline_console", label=_("Phone console"), url_name="hotline:console",
+                     icon="headset", order=30, roles=("hotline_operator", "supervisor"))
+        nav_register(area="staff", key="hotline_knowledge", label=_("Knowledge base"), url_name="hotline:knowledge",
+                     icon="books", order=31, roles=("hotline_operator", "supervisor"))
+        nav_register(area="staff", key="hotline_dispatch", label=_("Dispatch queue"), url_name="hotline:desk_dispatch",
+                     icon="arrows-split-2", order=32, roles=("dispatcher",))
+        nav_register(area="staff", key="hotline_unit", label=_("My unit's cases"), url_name="hotline:desk_unit",
+                     icon="briefcase", order=33, roles=("department_handler",))
+        nav_register(area="staff", key="hotline_supervision", label=_("Supervision"),
+                     url_name="hotline:desk_supervision", icon="eye-check", order=34, roles=("supervisor",))

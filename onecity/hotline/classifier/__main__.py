@@ -1,0 +1,5 @@
+import sys
+
+from onecity.hotline.classifier.cli import main
+
+sys.exit(main())

@@ -1,0 +1,321 @@
+"""The dispatch classifier: NB-weighted linear SVMs over character n-grams, with calibrated
+confidence.
+
+Training (`train`):
+
+1. every text is normalised (`features.normalise`) and turned into character 1–2-gram
+   TF-IDF vectors (`features.CharNgramTfidf`);
+2. for each category k, every feature is scaled by its naive-Bayes log-count ratio
+   r_k = log(P(feature | k) / P(feature | not k)) and a one-vs-rest linear SVM is trained
+   on the scaled vectors (NB-SVM, Wang & Manning 2012). Because the scaling is per feature,
+   it folds into the weights: the model is one feature-by-category matrix and predicting
+   costs one sparse product;
+3. the same recipe is trained on k-fold splits of the training data (vocabulary included)
+   and the out-of-fold scores give (a) an honest cross-validated accuracy and macro-F1
+   stored with the model and (b) the temperature T of a softmax over the scores that
+   minimises the log-loss, so `confidence` behaves like a probability: of the requests the
+   model gives confidence 0.8, about 80 % are right.
+
+Everything is deterministic for a given seed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import overload
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.optimize import minimize_scalar
+from sklearn.metrics import accuracy_score, f1_score
+from sklearn.model_selection import StratifiedKFold
+from sklearn.svm import LinearSVC
+
+from onecity.hotline.classifier.features import Alphabet, CharNgramTfidf, normalise
+
+#: bumped whenever the saved file's layout or the meaning of a parameter changes
+MODEL_FORMAT = 1
+DEFAULT_SEED = 20261123
+
+
+@dataclass(frozen=True)
+class Params:
+    """Hyper-parameters (chosen by 5-fold cross-validation on the training part of the shared
+    labelled data; see docs/decisions/0005-dispatch-classifier.md)."""
+
+    ngram_range: tuple[int, int] = (1, 2)
+    min_df: int = 2
+    max_chars: int = 2000  # longer requests keep head and tail (features.normalise)
+    C: float = 1.0  # inverse regularisation strength of each one-vs-rest SVM
+    nb_alpha: float = 1.0  # smoothing of the naive-Bayes log-count ratios
+    balanced: bool = False  # weight each one-vs-rest problem's two sides equally
+    calibration_folds: int = 3
+    top_k: int = 3
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "ngram_range": list(self.ngram_range)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Params:
+        return cls(**{**data, "ngram_range": tuple(data["ngram_range"])})
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The model's reading of one request: the most likely category, its calibrated
+    probability, and the `top_k` most likely categories with their probabilities (sorted,
+    most likely first; the probabilities of all categories sum to 1)."""
+
+    category: str
+    confidence: float
+    top: list[tuple[str, float]]
+
+
+@dataclass(frozen=True)
+class Metrics:
+    accuracy: float
+    macro_f1: float
+    n_train: int
+    n_test: int
+    per_class_f1: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+class TrainingError(ValueError):
+    """The training data cannot make a model (too few examples or categories)."""
+
+
+def _fingerprint(texts: Sequence[str], labels: Sequence[str], params: Params, seed: int) -> str:
+    digest = hashlib.sha256()
+    digest.update(json.dumps({"format": MODEL_FORMAT, "params": params.as_dict(), "seed": seed},
+                             sort_keys=True).encode())
+    for text, label in zip(texts, labels, strict=True):
+        digest.update(text.encode("utf-8") + b"\x1f" + label.encode("utf-8") + b"\x1e")
+    return digest.hexdigest()[:16]
+
+
+def _softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
+    z = scores / temperature
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _fit_linear(X: sp.csr_matrix, y: np.ndarray, n_classes: int, params: Params,
+                seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """NB-SVM, one-vs-rest: (weights features×classes float32, intercepts) with the
+    naive-Bayes ratios folded into the weights."""
+    present = (X > 0).astype(np.float32).tocsr()
+    weights = np.zeros((X.shape[1], n_classes), dtype=np.float32)
+    intercepts = np.zeros(n_classes, dtype=np.float64)
+    for k in range(n_classes):
+        inside = y == k
+        if not inside.any():  # a class absent from this fold: never predicted by it
+            intercepts[k] = -1e3
+            continue
+        p = params.nb_alpha + np.asarray(present[inside].sum(axis=0)).ravel()
+        q = params.nb_alpha + np.asarray(present[~inside].sum(axis=0)).ravel()
+        ratio = np.log((p / p.sum()) / (q / q.sum()))
+        svm = LinearSVC(C=params.C, class_weight="balanced" if params.balanced else None,
+                        random_state=seed, max_iter=5000)
+        svm.fit(X @ sp.diags(ratio), inside)
+        weights[:, k] = (svm.coef_.ravel() * ratio).astype(np.float32)
+        intercepts[k] = float(svm.intercept_[0])
+    return weights, intercepts
+
+
+def _fit_temperature(scores: np.ndarray, y: np.ndarray) -> float:
+    rows = np.arange(y.shape[0])
+
+    def loss(log_t: float) -> float:
+        z = scores / np.exp(log_t)
+        z = z - z.max(axis=1, keepdims=True)
+        return float(np.mean(np.log(np.exp(z).sum(axis=1)) - z[rows, y]))
+
+    found = minimize_scalar(loss, bounds=(-6.0, 4.0), method="bounded")
+    return float(np.exp(found.x))
+
+
+class DispatchModel:
+    """A trained classifier. Create with `train` or `DispatchModel.load`."""
+
+    def __init__(self, *, vectoriser: CharNgramTfidf, weights: np.ndarray, intercepts: np.ndarray,
+                 labels: list[str], temperature: float, params: Params, version: str, trained_at: str,
+                 n_train: int, seed: int, cv_metrics: dict | None = None, metrics: dict | None = None) -> None:
+        self.vectoriser = vectoriser
+        self.weights = np.ascontiguousarray(weights, dtype=np.float32)
+        self.intercepts = np.asarray(intercepts, dtype=np.float64)
+        self.labels = list(labels)
+        self.temperature = float(temperature)
+        self.params = params
+        self.version = version
+        self.trained_at = trained_at
+        self.n_train = int(n_train)
+        self.seed = int(seed)
+        self.cv_metrics = cv_metrics or {}
+        self.metrics = metrics or {}
+
+    def __repr__(self) -> str:
+        return (f"<DispatchModel {self.version}: {len(self.labels)} categories, {self.n_train} examples, "
+                f"{self.vectoriser.n_features} features>")
+
+    # prediction -------------------------------------------------------------------------
+    def decision(self, texts: Sequence[str]) -> np.ndarray:
+        """Raw scores, one row per text, one column per label (in `labels` order)."""
+        normalised = [normalise(t, max_chars=self.params.max_chars) for t in texts]
+        X = self.vectoriser.transform(normalised)
+        return np.asarray(X @ self.weights, dtype=np.float64) + self.intercepts
+
+    def probabilities(self, texts: Sequence[str]) -> np.ndarray:
+        return _softmax(self.decision(texts), self.temperature)
+
+    @overload
+    def predict(self, texts: str) -> Prediction: ...
+
+    @overload
+    def predict(self, texts: Sequence[str]) -> list[Prediction]: ...
+
+    def predict(self, texts):
+        """One text gives one `Prediction`; a list of texts gives a list of them."""
+        if isinstance(texts, str):
+            return self.predict_one(texts)
+        return self.predict_many(texts)
+
+    def predict_one(self, text: str) -> Prediction:
+        cols, data = self.vectoriser.transform_one(normalise(text, max_chars=self.params.max_chars))
+        scores = (data @ self.weights[cols]).astype(np.float64) + self.intercepts
+        return self._prediction(_softmax(scores[None, :], self.temperature)[0])
+
+    def predict_many(self, texts: Sequence[str], *, batch_size: int = 4096) -> list[Prediction]:
+        out: list[Prediction] = []
+        for start in range(0, len(texts), batch_size):
+            probs = self.probabilities(texts[start:start + batch_size])
+            out.extend(self._prediction(row) for row in probs)
+        return out
+
+    def _prediction(self, probs: np.ndarray) -> Prediction:
+        k = min(self.params.top_k, len(self.labels))
+        order = np.argsort(-probs, kind="stable")[:k]
+        top = [(self.labels[i], round(float(probs[i]), 6)) for i in order]
+        return Prediction(category=top[0][0], confidence=top[0][1], top=top)
+
+    # persistence ------------------------------------------------------------------------
+    def info(self) -> dict:
+        """What the model is: for the version table, the CLI and the logs."""
+        return {"format": MODEL_FORMAT, "version": self.version, "trained_at": self.trained_at,
+                "n_train": self.n_train, "labels": self.labels, "params": self.params.as_dict(),
+                "seed": self.seed, "temperature": self.temperature, "n_features": self.vectoriser.n_features,
+                "cv_metrics": self.cv_metrics, "metrics": self.metrics}
+
+    def save(self, path: str | Path) -> Path:
+        """Write the model to `path` atomically (numpy .npz: arrays and JSON metadata only, no
+        pickled code, so loading a model file cannot execute anything)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        vec = self.vectoriser
+        alphabet = np.frombuffer(vec.alphabet.chars.encode("utf-32-le"), dtype=np.uint32)
+        handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                np.savez_compressed(out, meta=np.array(json.dumps(self.info(), ensure_ascii=False)),
+                                    vocabulary=vec.vocabulary_, idf=vec.idf_, alphabet=alphabet,
+                                    weights=self.weights, intercepts=self.intercepts)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> DispatchModel:
+        with np.load(Path(path), allow_pickle=False) as data:
+            meta = json.loads(str(data["meta"]))
+            if meta.get("format") != MODEL_FORMAT:
+                raise ValueError(f"{path}: model format {meta.get('format')!r}, this code reads {MODEL_FORMAT}; "
+                                 "retrain the model")
+            params = Params.from_dict(meta["params"])
+            vec = CharNgramTfidf(ngram_range=params.ngram_range, min_df=params.min_df)
+            vec.alphabet = Alphabet(data["alphabet"].astype("<u4").tobytes().decode("utf-32-le"))
+            vec.vocabulary_ = data["vocabulary"]
+            vec.idf_ = data["idf"]
+            return cls(vectoriser=vec, weights=data["weights"], intercepts=data["intercepts"],
+                       labels=meta["labels"], temperature=meta["temperature"], params=params,
+                       version=meta["version"], trained_at=meta["trained_at"], n_train=meta["n_train"],
+                       seed=meta["seed"], cv_metrics=meta.get("cv_metrics"), metrics=meta.get("metrics"))
+
+
+def _fit(texts: Sequence[str], y: np.ndarray, n_classes: int, params: Params,
+         seed: int) -> tuple[CharNgramTfidf, np.ndarray, np.ndarray]:
+    vec = CharNgramTfidf(ngram_range=params.ngram_range, min_df=params.min_df)
+    X = vec.fit_transform(texts)
+    weights, intercepts = _fit_linear(X, y, n_classes, params, seed)
+    return vec, weights, intercepts
+
+
+def train(texts: Sequence[str], labels: Sequence[str], *, seed: int = DEFAULT_SEED,
+          params: Params | None = None, calibrate: bool = True) -> DispatchModel:
+    """Train a model on labelled texts (module docstring). Raises TrainingError when there are
+    fewer than two categories or texts and labels differ in number."""
+    params = params or Params()
+    texts, labels = list(texts), [str(label) for label in labels]
+    if len(texts) != len(labels):
+        raise TrainingError(f"{len(texts)} texts but {len(labels)} labels")
+    label_set = sorted(set(labels))
+    if len(label_set) < 2:
+        raise TrainingError("training needs examples of at least two categories")
+    index = {label: i for i, label in enumerate(label_set)}
+    y = np.array([index[label] for label in labels], dtype=np.int64)
+    normalised = [normalise(t, max_chars=params.max_chars) for t in texts]
+    started = time.perf_counter()
+
+    temperature, cv_metrics = 1.0, {}
+    smallest = int(np.bincount(y).min())
+    folds = min(params.calibration_folds, smallest)
+    if calibrate and folds >= 2:
+        oof = np.zeros((len(texts), len(label_set)))
+        splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+        for fit_rows, held_rows in splitter.split(np.zeros(len(y)), y):
+            vec, w, b = _fit([normalised[i] for i in fit_rows], y[fit_rows], len(label_set), params, seed)
+            held = vec.transform([normalised[i] for i in held_rows])
+            oof[held_rows] = np.asarray(held @ w, dtype=np.float64) + b
+        temperature = _fit_temperature(oof, y)
+        guessed = oof.argmax(axis=1)
+        cv_metrics = {"folds": folds, "accuracy": round(float(accuracy_score(y, guessed)), 4),
+                      "macro_f1": round(float(f1_score(y, guessed, average="macro")), 4),
+                      "log_loss": round(float(-np.mean(np.log(
+                          _softmax(oof, temperature)[np.arange(len(y)), y] + 1e-12))), 4)}
+
+    vec, weights, intercepts = _fit(normalised, y, len(label_set), params, seed)
+    cv_metrics["seconds"] = round(time.perf_counter() - started, 2)
+    return DispatchModel(vectoriser=vec, weights=weights, intercepts=intercepts, labels=label_set,
+                         temperature=temperature, params=params, version=_fingerprint(texts, labels, params, seed),
+                         trained_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), n_train=len(texts),
+                         seed=seed, cv_metrics=cv_metrics)
+
+
+def evaluate(model: DispatchModel, texts: Sequence[str], labels: Sequence[str], *, record: bool = True) -> Metrics:
+    """Accuracy and macro-F1 of `model` on labelled texts (labels the model never saw count as
+    errors). With `record`, the numbers are kept in `model.metrics` and saved with it."""
+    if not texts:
+        raise ValueError("nothing to evaluate: the test set is empty")
+    predicted = [p.category for p in model.predict_many(list(texts))]
+    truth = [str(label) for label in labels]
+    names = sorted(set(truth) | set(model.labels))
+    per_class = f1_score(truth, predicted, labels=names, average=None, zero_division=0)
+    metrics = Metrics(accuracy=round(float(accuracy_score(truth, predicted)), 4),
+                      macro_f1=round(float(f1_score(truth, predicted, average="macro", zero_division=0)), 4),
+                      n_train=model.n_train, n_test=len(truth),
+                      per_class_f1={n: round(float(f), 4) for n, f in zip(names, per_class, strict=True)})
+    if record:
+        model.metrics = metrics.as_dict()
+    return metrics

@@ -1,0 +1,87 @@
+"""Who hears about a work order, and how: SMS to the resident, in-app messages to staff.
+
+Every function schedules its messages with `transaction.on_commit`, so an action that rolls back
+sends nothing. Messages are written in the platform's default language (zh-Hans): SMS and
+in-app texts are read outside the sender's session.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import translation
+
+from onecity.hotline.enums import Action
+from onecity.hotline.models import Case, CaseEvent
+from onecity.notifications.enums import Channel
+from onecity.notifications.services import message_enqueue
+
+
+def contact_phone_of(case: Case) -> str:
+    """The number to text about a case: the contact number given, else the reporter's."""
+    if case.contact_phone:
+        return case.contact_phone
+    if case.reporter_id and getattr(case.reporter, "phone", ""):
+        return case.reporter.phone
+    return ""
+
+
+def staff_with_role(role: str, *, organization_id: int | None = None) -> list:
+    users = get_user_model().objects.filter(is_active=True, kind="staff", roles__role=role)
+    if organization_id is not None:
+        users = users.filter(organization_id=organization_id)
+    return list(users.distinct().order_by("pk"))
+
+
+def _render(build) -> tuple[str, str]:
+    with translation.override(settings.LANGUAGE_CODE):
+        subject, body = build()
+        return str(subject), str(body)
+
+
+def sms_reporter(case: Case, *, template: str, build) -> None:
+    """Text the resident (no-op when the case has no number to text). `build()` returns
+    (subject, body) and is called in the default language."""
+    phone = contact_phone_of(case)
+    if not phone:
+        return
+    _subject, body = _render(build)
+    if template == "hotline.replied" and case.reporter_id:  # a signed link to the rating page
+        from onecity.hotline.services.rating_link import rating_link_days, rating_url
+
+        url = rating_url(case_id=case.public_id, reporter_id=case.reporter_id)
+        with translation.override(settings.LANGUAGE_CODE):
+            body += " " + translation.gettext("Rate the outcome within %(days)d days: %(url)s") % {
+                "days": rating_link_days(), "url": url}
+    transaction.on_commit(lambda: message_enqueue(channel=Channel.SMS, template=template, body=body,
+                                                  address=phone))
+
+
+def in_app(users, *, template: str, build) -> None:
+    if not users:
+        return
+    subject, body = _render(build)
+    recipients = list(users)
+
+    def send() -> None:
+        for user in recipients:
+            message_enqueue(channel=Channel.IN_APP, template=template, subject=subject, body=body, recipient=user)
+
+    transaction.on_commit(send)
+
+
+def unit_handlers(organization_id: int | None) -> list:
+    if organization_id is None:
+        return []
+    return staff_with_role("department_handler", organization_id=organization_id)
+
+
+def dispatchers_of(case: Case) -> list:
+    """The dispatcher who last dispatched the case (the one who must act on a return or an
+    extension request); all active dispatchers when nobody did."""
+    event = (CaseEvent.objects.filter(case=case, action=Action.DISPATCH, actor__isnull=False)
+             .select_related("actor").order_by("-at", "-id").first())
+    if event is not None and event.actor.is_active:
+        return [event.actor]
+    return staff_with_role("dispatcher")

@@ -1,0 +1,1 @@
+from onecity.hotline.tests.support import city, clock, fast_hashing  # noqa: F401
