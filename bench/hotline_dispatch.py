@@ -1,0 +1,180 @@
+"""bench.hotline_dispatch — the 12345 intake path and the dispatch classifier.
+
+1. Intake path, in-process on SQLite (a throw-away var/ directory, migrated; the demo
+   organizations, staff, categories, dispatch matrix, time limits and unit handlers loaded; a
+   classifier trained on demo-template requests). Each request goes the whole way a phone call
+   goes: validation and registration (`case_register`: tracking number, event, the smart-dispatch
+   job put on the SQLite task queue after commit), then what the worker does with that job —
+   classification, acceptance and dispatch to the matrix unit (`case_smart_dispatch`) with the
+   notifications queued (SMS to the resident, in-app message to the unit's handlers). Three lines
+   in requests/s against the 200 req/s target (`ratio` = value / target): registration alone
+   (what the caller waits for), the worker's part, and both one after the other on one core.
+2. The classifier on the fixed split of ../shared/data/hotline/complaints_train.csv (the
+   helpers of bench/hotline_classifier.py): accuracy and macro-F1 beside a TF-IDF + LinearSVC
+   baseline trained and run in the same process (`ratio` = ours / baseline), and at the
+   dispatch threshold (settings.HOTLINE_AUTO_DISPATCH_THRESHOLD) the share of requests that
+   would be dispatched automatically and how many of those are right. When the file is
+   absent a JSON line says so and this half is skipped.
+
+    .venv/bin/python -m bench.hotline_dispatch [--requests N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench._common import emit  # noqa: E402
+
+INTAKE_TARGET = 200.0  # requests/s
+
+
+def setup_django() -> None:
+    var = tempfile.mkdtemp(prefix="onecity-bench-dispatch-")
+    for key in ("DATABASE_URL", "REDIS_URL"):
+        os.environ.pop(key, None)
+    os.environ.update({"ONECITY_VAR_DIR": var, "DJANGO_SETTINGS_MODULE": "onecity.settings",
+                       "ONECITY_LOG_LEVEL": "WARNING",
+                       "ONECITY_HUEY_LOG_LEVEL": "WARNING"})
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+
+
+def demo_requests(n: int, seed: int) -> list[tuple[str, str, dict]]:
+    """(text, category code, district spec) from the demo request templates."""
+    from onecity.demo.hotline import loader
+
+    rng = random.Random(seed)
+    templates = loader.load("requests.json")["texts"]
+    districts = loader._districts()
+    codes = sorted(templates)
+    rows = []
+    for _ in range(n):
+        code = rng.choice(codes)
+        district = rng.choice(districts)
+        rows.append((rng.choice(templates[code]).format(**loader._places(rng, district)), code, district))
+    return rows
+
+
+def bench_intake(n: int) -> None:
+    from huey.contrib.djhuey import HUEY
+
+    from onecity.demo import seeding
+    from onecity.demo.hotline import loader
+    from onecity.hotline.enums import CaseState, Channel
+    from onecity.hotline.models import Case
+    from onecity.hotline.services.classifier_versions import classifier_version_create
+    from onecity.hotline.services.dispatch import case_smart_dispatch
+    from onecity.hotline.services.intake import case_register
+    from onecity.identity.enums import OrganizationKind
+    from onecity.identity.models import Organization, User
+    from onecity.notifications.models import Message
+
+    progress = seeding.Progress()
+    seeding.organizations_seed(progress)
+    seeding.staff_seed(progress)
+    loader.categories_seed()
+    loader.routes_seed()
+    loader.timelimits_seed()
+    loader.handlers_seed(random.Random(1))
+    training = demo_requests(3000, seed=1)
+    classifier_version_create(texts=[t for t, _, _ in training], labels=[c for _, c, _ in training], source="demo")
+    operator = User.objects.get(username="operator")
+    districts = {o.region_code: o for o in Organization.objects.filter(kind=OrganizationKind.DISTRICT)}
+    requests = demo_requests(n + 20, seed=2)
+    rng = random.Random(3)
+
+    def intake(text: str, district: dict) -> None:
+        case_register(actor=operator, channel=Channel.PHONE, text=text, district=districts[district["region_code"]],
+                      address=f"福州市{district['short_name']}某路{rng.randint(1, 300)}号",
+                      contact_phone=f"139{rng.randrange(100_000_000):08d}")
+
+    def work(case_ids: list[str]) -> None:  # what the worker does with the queued jobs
+        for case_id in case_ids:
+            case_smart_dispatch(case_id=case_id)
+
+    for text, _code, district in requests[:20]:  # warm-up: model load, caches
+        intake(text, district)
+    work(list(Case.objects.filter(state=CaseState.REGISTERED).values_list("public_id", flat=True)))
+    first_id = Case.objects.order_by("-id").values_list("id", flat=True).first()
+    messages_before, jobs_before = Message.objects.count(), HUEY.pending_count()
+
+    started = time.perf_counter()
+    for text, _code, district in requests[20:]:
+        intake(text, district)
+    register_seconds = time.perf_counter() - started
+    new = Case.objects.filter(id__gt=first_id)
+    queued = HUEY.pending_count() - jobs_before
+    case_ids = list(new.order_by("id").values_list("public_id", flat=True))
+    started = time.perf_counter()
+    work(case_ids)
+    dispatch_seconds = time.perf_counter() - started
+
+    dispatched = new.filter(state=CaseState.DISPATCHED).count()
+    common = {"n": n, "database": "sqlite", "target": INTAKE_TARGET}
+    emit("hotline_intake_register", n / register_seconds, "req/s", n / register_seconds / INTAKE_TARGET,
+         step="validate, store, event, smart-dispatch job queued (what the caller waits for)", jobs_queued=queued,
+         **common)
+    emit("hotline_intake_smart_dispatch", n / dispatch_seconds, "req/s", n / dispatch_seconds / INTAKE_TARGET,
+         step="worker: classify, accept, dispatch to the matrix unit, notifications queued",
+         auto_dispatched_share=round(dispatched / n, 3), messages=Message.objects.count() - messages_before,
+         **common)
+    total = n / (register_seconds + dispatch_seconds)
+    emit("hotline_intake_path", total, "req/s", total / INTAKE_TARGET,
+         step="both, one after the other on one core", **common)
+
+
+def bench_classifier() -> None:
+    """Accuracy and macro-F1 beside the TF-IDF + LinearSVC baseline on the fixed split
+    (bench/hotline_classifier.py), then what the dispatch threshold means on the same split:
+    the share of requests dispatched automatically and how many of those are right."""
+    from onecity.hotline.classifier import train
+    from onecity.hotline.classifier.baseline import SHARED_CSV, fixed_split
+
+    if not SHARED_CSV.is_file():
+        emit("hotline_dispatch.classifier", 0.0, "", None, skipped=True,
+             reason=f"the shared labelled data is not at {SHARED_CSV}")
+        return
+    from django.conf import settings
+
+    from bench import hotline_classifier
+
+    split = fixed_split()
+    hotline_classifier.run(split)
+    model = train(split.train_texts, split.train_labels)
+    predictions = model.predict_many(split.test_texts)
+    threshold = float(settings.HOTLINE_AUTO_DISPATCH_THRESHOLD)
+    chosen = [p.category == truth for p, truth in zip(predictions, split.test_labels, strict=True)
+              if p.confidence >= threshold]
+    coverage = len(chosen) / len(predictions)
+    precision = sum(chosen) / len(chosen) if chosen else 0.0
+    emit("hotline_dispatch.auto_dispatch_precision", precision, "share right", None, threshold=threshold,
+         auto_dispatched_share=round(coverage, 3), n_test=len(predictions))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=600)
+    parser.add_argument("--skip-classifier", action="store_true", help="only the intake path")
+    args = parser.parse_args(argv)
+    setup_django()
+    bench_intake(args.requests)
+    if not args.skip_classifier:
+        bench_classifier()
+
+
+if __name__ == "__main__":
+    main()
