@@ -71,6 +71,8 @@ INSTALLED_APPS = [
     "onecity.notifications",
     "onecity.identity",
     "onecity.hotline",
+    "onecity.ledger",
+    "onecity.payments",
     "onecity.demo",
 ]
 

@@ -14,6 +14,7 @@ urlpatterns = [
     path("notifications/", include("onecity.notifications.urls")),
     path("hotline/", include("onecity.hotline.urls")),
     path("open311/v2/", include("onecity.hotline.open311.urls")),
+    path("pay/", include("onecity.payments.urls")),
     path("ui/", include("onecity.core.urls")),
     path("", include("onecity.identity.urls")),
 ]

@@ -1,0 +1,1 @@
+"""Double-entry ledger: accounts and immutable transfers, the only writer of money."""
