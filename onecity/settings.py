@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "onecity.hotline",
     "onecity.ledger",
     "onecity.payments",
+    "onecity.analytics",
     "onecity.demo",
 ]
 

@@ -15,6 +15,7 @@ urlpatterns = [
     path("hotline/", include("onecity.hotline.urls")),
     path("open311/v2/", include("onecity.hotline.open311.urls")),
     path("pay/", include("onecity.payments.urls")),
+    path("analytics/", include("onecity.analytics.urls")),
     path("ui/", include("onecity.core.urls")),
     path("", include("onecity.identity.urls")),
 ]

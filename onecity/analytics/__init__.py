@@ -1,0 +1,1 @@
+"""Read models rebuilt by idempotent jobs, and the dashboards that read them."""
