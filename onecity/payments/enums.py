@@ -1,0 +1,97 @@
+"""Choices of the payments app: bill kinds and states, channels, payment-attempt, refund, code,
+batch and channel-notification states. Values are stable API strings; labels are translated."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+
+class BillKind(models.TextChoices):
+    TUITION = "tuition", _("Tuition")
+    BOARDING = "boarding", _("Boarding fee")
+    HOSPITAL = "hospital", _("Hospital fee")
+    FINE = "fine", _("Fine")
+    UTILITY = "utility", _("Utilities")
+    PARKING = "parking", _("Parking")
+    OTHER = "other", pgettext_lazy("bill kind", "Other")
+
+
+class BillState(models.TextChoices):
+    ISSUED = "issued", _("Due")
+    PARTIALLY_PAID = "partially_paid", _("Partly paid")
+    OVERDUE = "overdue", _("Overdue")
+    PAID = "paid", _("Paid")
+    CANCELLED = "cancelled", pgettext_lazy("bill", "Cancelled")
+    REFUNDED = "refunded", _("Refunded")
+
+
+class BillAction(models.TextChoices):
+    ISSUE = "issue", _("Issued")
+    PAY_PART = "pay_part", _("Part payment received")
+    PAY_FULL = "pay_full", _("Paid in full")
+    OVERDUE = "overdue", _("Became overdue")
+    CANCEL = "cancel", _("Cancelled by the payee")
+    REFUND_PART = "refund_part", _("Part refunded")
+    REFUND_FULL = "refund_full", _("Refunded in full")
+
+
+class Channel(models.TextChoices):
+    """Where a payment is made. `city_wallet` is the e福州 app's own wallet."""
+
+    ALIPAY = "alipay", _("Alipay")
+    WECHAT = "wechat", pgettext_lazy("payment channel", "WeChat Pay")
+    UNIONPAY = "unionpay", _("UnionPay")
+    CITY_WALLET = "city_wallet", _("e福州 wallet")
+
+
+class AttemptState(models.TextChoices):
+    CREATED = "created", pgettext_lazy("payment attempt", "Created")
+    PENDING = "pending", _("Waiting for the payment app")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", pgettext_lazy("payment attempt", "Cancelled")
+    EXPIRED = "expired", _("Expired")
+
+
+class FailureCode(models.TextChoices):
+    """Why an attempt did not succeed (stable codes; channels' own codes map onto these)."""
+
+    DECLINED = "declined", _("The payment app declined the payment.")
+    INSUFFICIENT_FUNDS = "insufficient_funds", _("There was not enough money in the account.")
+    PAYER_CANCELLED = "payer_cancelled", _("The payer cancelled the payment.")
+    SUPERSEDED = "superseded", _("A newer payment attempt replaced this one.")
+    TIMEOUT = "timeout", _("The payment was not completed in time.")
+    BILL_CLOSED = "bill_closed", _("The bill was cancelled or already paid.")
+    CHANNEL_ERROR = "channel_error", _("The payment app reported an error.")
+    AMOUNT_MISMATCH = "amount_mismatch", _("The payment app reported a different amount.")
+
+
+class RefundState(models.TextChoices):
+    REQUESTED = "requested", _("Requested")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    SUCCEEDED = "succeeded", _("Refunded")
+    FAILED = "failed", _("Failed")
+
+
+class CodeKind(models.TextChoices):
+    STATIC = "static", _("Static payee code")
+    DYNAMIC = "dynamic", _("Dynamic bill code")
+
+
+class NotificationResult(models.TextChoices):
+    RECEIVED = "received", _("Received, not processed yet")
+    PROCESSED = "processed", _("Processed")
+    DUPLICATE = "duplicate", _("Duplicate, already processed")
+    REJECTED = "rejected", _("Signature did not verify")
+    ERROR = "error", _("Could not be processed")
+
+
+class ScanApp(models.TextChoices):
+    """The app that opened a 福码 URL, told apart by its User-Agent (decision 0014)."""
+
+    ALIPAY = "alipay", _("Alipay")
+    WECHAT = "wechat", pgettext_lazy("scanning app", "WeChat")
+    UNIONPAY = "unionpay", _("UnionPay")
+    CITY_APP = "city_app", _("e福州 app")
+    BROWSER = "browser", _("Web browser")
