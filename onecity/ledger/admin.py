@@ -1,0 +1,36 @@
+"""Read-only admin for auditors: accounts and transfers can be looked at, never changed here
+(money moves only through the services; the database refuses changes to transfers anyway)."""
+
+from django.contrib import admin
+
+from onecity.ledger.models import Account, Transfer
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Account)
+class AccountAdmin(ReadOnlyAdmin):
+    list_display = ("public_id", "kind", "owner", "currency", "normal_side", "debits_posted", "credits_posted",
+                    "debits_pending", "credits_pending")
+    list_filter = ("kind", "currency")
+    search_fields = ("public_id", "owner")
+
+
+@admin.register(Transfer)
+class TransferAdmin(ReadOnlyAdmin):
+    list_display = ("transfer_id", "kind", "code", "debit_account", "credit_account", "amount", "currency",
+                    "batch_id", "created_at")
+    list_filter = ("kind", "code")
+    search_fields = ("transfer_id", "batch_id")
+    list_select_related = ("debit_account", "credit_account")
+    raw_id_fields = ("debit_account", "credit_account", "pending", "reverses")
+    date_hierarchy = "created_at"

@@ -1,0 +1,488 @@
+"""Ledger writes. Every movement of money in OneCity goes through these functions.
+
+    account_open          idempotent by (kind, owner, currency)
+    transfer_post         single-phase transfer, idempotent by transfer_id
+    transfer_pending      phase one of a two-phase transfer: a hold on pending balances
+    pending_post          phase two: post all or part of a hold (the rest is released)
+    pending_void          phase two: release a hold
+    transfer_reverse      the only correction: the opposite movement, at most the original amount
+    transfers_post_bulk   the fast path: many single-phase transfers in one transaction
+
+Transfer ids are chosen by the caller (1-64 characters of letters, digits and ``:_.-``, e.g. a
+ULID or "bill:<public id>:payment"). Posting the same id again with the same fields returns the
+transfer already posted; with different fields it is refused. Balances change only through
+conditional UPDATEs (`... WHERE credits_posted >= debits_posted + debits_pending + amount`), so a
+limit holds under any number of parallel writers, never check-then-act; the account rows carry
+the same limits as CHECK constraints. Every function owns its transaction: when it raises,
+nothing changed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from onecity.core.audit import audit_record
+from onecity.core.errors import ApplicationError
+from onecity.ledger.dto import AccountDTO, BulkResult, TransferDTO, TransferRow
+from onecity.ledger.enums import (
+    ACCOUNT_FLAGS,
+    DEFAULT_FLAGS,
+    NORMAL_SIDE,
+    REVERSIBLE_KINDS,
+    AccountKind,
+    TransferKind,
+)
+from onecity.ledger.models import Account, Transfer
+from onecity.ledger.selectors import account_to_dto, transfer_to_dto
+
+TRANSFER_ID_RE = re.compile(r"^[A-Za-z0-9:_.\-]{1,64}$")
+CODE_RE = re.compile(r"^[a-z][a-z0-9_.]{0,31}$")
+OWNER_RE = re.compile(r"^[a-z][a-z0-9_]*(:[A-Za-z0-9_.\-]+)?$")
+CURRENCIES = frozenset({"CNY"})
+MAX_AMOUNT = 10**15  # fen: ten trillion yuan, far above any real transfer, far below BIGINT
+MEMO_MAX = 200
+
+_BALANCE_SQL = (
+    "UPDATE ledger_account SET debits_posted = debits_posted + %s, credits_posted = credits_posted + %s, "
+    "debits_pending = debits_pending + %s, credits_pending = credits_pending + %s "
+    "WHERE id = %s "
+    "AND (NOT debits_must_not_exceed_credits OR credits_posted + %s >= debits_posted + %s + debits_pending + %s) "
+    "AND (NOT credits_must_not_exceed_debits OR debits_posted + %s >= credits_posted + %s + credits_pending + %s)"
+)
+_INSERT_SQL = (
+    "INSERT INTO ledger_transfer (transfer_id, kind, debit_account_id, credit_account_id, amount, currency, code, "
+    "batch_id, memo, metadata, actor, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+)
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+def actor_reference(actor: Any) -> str:
+    """The opaque reference a transfer records for who posted it."""
+    if actor is None:
+        return ""
+    if isinstance(actor, str):
+        return actor[:80]
+    public_id = getattr(actor, "public_id", None)
+    return f"user:{public_id}" if public_id else ""
+
+
+def _check_transfer_id(value: Any, field: str = "transfer_id") -> str:
+    if not isinstance(value, str) or not TRANSFER_ID_RE.match(value):
+        raise ApplicationError(
+            _("A transfer id must be 1 to 64 letters, digits or the characters : _ . -."),
+            code="transfer_id_invalid", field=field)
+    return value
+
+
+def _check_amount(value: Any, field: str = "amount") -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0 or value > MAX_AMOUNT:
+        raise ApplicationError(_("The amount must be a whole number of fen greater than zero."),
+                               code="amount_invalid", field=field)
+    return value
+
+
+def _check_code(value: Any) -> str:
+    if not isinstance(value, str) or not CODE_RE.match(value):
+        raise ApplicationError(
+            _("A transfer code must be 1 to 32 lower-case letters, digits, dots or underscores."),
+            code="code_invalid", field="code")
+    return value
+
+
+def _check_memo(value: Any) -> str:
+    if not isinstance(value, str) or len(value) > MEMO_MAX:
+        raise ApplicationError(_("The memo can have at most %(max)d characters.") % {"max": MEMO_MAX},
+                               code="memo_invalid", field="memo")
+    return value
+
+
+def _check_metadata(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ApplicationError(_("Transfer metadata must be a JSON object."), code="metadata_invalid",
+                               field="metadata")
+    return value
+
+
+def _accounts(public_ids: Iterable[str]) -> dict[str, Account]:
+    wanted = set(public_ids)
+    found = {a.public_id: a for a in Account.objects.filter(public_id__in=wanted)}
+    missing = wanted - found.keys()
+    if missing:
+        raise ApplicationError(_("There is no ledger account %(id)s.") % {"id": sorted(missing)[0]},
+                               code="account_not_found", status=404)
+    return found
+
+
+def _pair(debit: str, credit: str) -> tuple[Account, Account]:
+    if debit == credit:
+        raise ApplicationError(_("A transfer needs two different accounts."), code="same_account")
+    found = _accounts([debit, credit])
+    debit_account, credit_account = found[debit], found[credit]
+    if debit_account.currency != credit_account.currency:
+        raise ApplicationError(_("Both accounts of a transfer must be in the same currency."),
+                               code="currency_mismatch")
+    return debit_account, credit_account
+
+
+def _limit_error(account: Account) -> ApplicationError:
+    if account.debits_must_not_exceed_credits:
+        return ApplicationError(
+            _("Account %(id)s does not have enough balance for this transfer.") % {"id": account.public_id},
+            code="balance_insufficient")
+    return ApplicationError(
+        _("This transfer would take account %(id)s beyond what is owed on it.") % {"id": account.public_id},
+        code="balance_exceeded")
+
+
+def _move(changes: dict[int, tuple[int, int, int, int]], accounts: dict[int, Account]) -> None:
+    """Apply (debits_posted, credits_posted, debits_pending, credits_pending) deltas, in account
+    id order (so parallel writers lock rows in one order and cannot deadlock); a row whose limit
+    the change would break is not updated, and the whole transaction is refused."""
+    with connection.cursor() as cursor:
+        for pk in sorted(changes):
+            dp, cp, dq, cq = changes[pk]
+            cursor.execute(_BALANCE_SQL, [dp, cp, dq, cq, pk, cp, dp, dq, dp, cp, cq])
+            if cursor.rowcount != 1:
+                raise _limit_error(accounts[pk])
+
+
+def _same(existing: Transfer, **fields: Any) -> bool:
+    return all(getattr(existing, name) == value for name, value in fields.items())
+
+
+def _exists_differently(transfer_id: str) -> ApplicationError:
+    return ApplicationError(
+        _("Transfer %(id)s was already posted with different details.") % {"id": transfer_id},
+        code="transfer_exists_different", field="transfer_id")
+
+
+def _insert(transfer: Transfer) -> bool:
+    """Insert; False when the transfer id (or the pending's one resolution) is taken already."""
+    try:
+        with transaction.atomic():
+            transfer.save(force_insert=True)
+    except IntegrityError:
+        return False
+    return True
+
+
+# --- accounts -------------------------------------------------------------------------------------
+
+@transaction.atomic
+def account_open(*, kind: str, owner: str, currency: str = "CNY", flags: Iterable[str] | None = None,
+                 actor: Any = None) -> AccountDTO:
+    """Open the account of `kind` for `owner` ("org:<public_id>", "user:<public_id>",
+    "channel:<code>", "bank:<code>" or "platform"), or return it if it is open already. `flags`
+    (None: the kind's defaults) are "debits_must_not_exceed_credits" and/or
+    "credits_must_not_exceed_debits"; asking for an open account with other flags is refused."""
+    if kind not in AccountKind.values:
+        raise ApplicationError(_("There is no account kind %(kind)s.") % {"kind": kind}, code="kind_invalid",
+                               field="kind")
+    if not isinstance(owner, str) or len(owner) > 80 or not OWNER_RE.match(owner):
+        raise ApplicationError(_('An account owner is a reference such as "org:<public id>" or "platform".'),
+                               code="owner_invalid", field="owner")
+    if currency not in CURRENCIES:
+        raise ApplicationError(_("The ledger keeps accounts in CNY only."), code="currency_invalid",
+                               field="currency")
+    wanted = DEFAULT_FLAGS.get(kind, frozenset()) if flags is None else frozenset(flags)
+    if not wanted <= ACCOUNT_FLAGS or len(wanted) > 1:
+        raise ApplicationError(_("Choose at most one of the account limits debits_must_not_exceed_credits and "
+                                 "credits_must_not_exceed_debits."), code="flags_invalid", field="flags")
+    existing = Account.objects.filter(kind=kind, owner=owner, currency=currency).first()
+    if existing is None:
+        try:
+            with transaction.atomic():
+                existing = Account.objects.create(
+                    kind=kind, owner=owner, currency=currency, normal_side=NORMAL_SIDE[kind],
+                    debits_must_not_exceed_credits="debits_must_not_exceed_credits" in wanted,
+                    credits_must_not_exceed_debits="credits_must_not_exceed_debits" in wanted)
+        except IntegrityError:  # opened by a parallel caller a moment ago
+            existing = Account.objects.get(kind=kind, owner=owner, currency=currency)
+        else:
+            audit_record(actor=actor if not isinstance(actor, str) else None, action="ledger.account_open",
+                         object_type="ledger.account", object_id=existing.public_id,
+                         detail={"kind": kind, "owner": owner, "currency": currency, "flags": sorted(wanted)})
+    dto = account_to_dto(existing)
+    if flags is not None and dto.flags != wanted:
+        raise ApplicationError(_("That account is open already with other limits."), code="account_exists_different",
+                               field="flags")
+    return dto
+
+
+# --- single transfers -----------------------------------------------------------------------------
+
+def _post_one(*, kind: str, transfer_id: str, debit: str, credit: str, amount: int, code: str, memo: str,
+              metadata: dict | None, actor: Any) -> TransferDTO:
+    _check_transfer_id(transfer_id)
+    _check_amount(amount)
+    _check_code(code)
+    _check_memo(memo)
+    metadata = _check_metadata(metadata)
+    debit_account, credit_account = _pair(debit, credit)
+    transfer = Transfer(transfer_id=transfer_id, kind=kind, debit_account=debit_account,
+                        credit_account=credit_account, amount=amount, currency=debit_account.currency, code=code,
+                        memo=memo, metadata=metadata, actor=actor_reference(actor), created_at=timezone.now())
+    if not _insert(transfer):
+        existing = Transfer.objects.select_related("debit_account", "credit_account").get(transfer_id=transfer_id)
+        if not _same(existing, kind=kind, debit_account_id=debit_account.pk, credit_account_id=credit_account.pk,
+                     amount=amount, code=code, memo=memo, metadata=metadata):
+            raise _exists_differently(transfer_id)
+        return transfer_to_dto(existing)
+    if kind == TransferKind.POSTED:
+        changes = {debit_account.pk: (amount, 0, 0, 0), credit_account.pk: (0, amount, 0, 0)}
+    else:
+        changes = {debit_account.pk: (0, 0, amount, 0), credit_account.pk: (0, 0, 0, amount)}
+    _move(changes, {debit_account.pk: debit_account, credit_account.pk: credit_account})
+    return transfer_to_dto(transfer)
+
+
+@transaction.atomic
+def transfer_post(*, transfer_id: str, debit: str, credit: str, amount: int, code: str, memo: str = "",
+                  metadata: dict[str, Any] | None = None, actor: Any = None) -> TransferDTO:
+    """Move `amount` fen from `debit` to `credit` (account public ids) at once."""
+    return _post_one(kind=TransferKind.POSTED, transfer_id=transfer_id, debit=debit, credit=credit, amount=amount,
+                     code=code, memo=memo, metadata=metadata, actor=actor)
+
+
+@transaction.atomic
+def transfer_pending(*, transfer_id: str, debit: str, credit: str, amount: int, code: str, memo: str = "",
+                     metadata: dict[str, Any] | None = None, actor: Any = None) -> TransferDTO:
+    """Hold `amount` fen: the pending balances move now, the posted ones only by `pending_post`.
+    A hold counts against the debit account's limit at once."""
+    return _post_one(kind=TransferKind.PENDING, transfer_id=transfer_id, debit=debit, credit=credit, amount=amount,
+                     code=code, memo=memo, metadata=metadata, actor=actor)
+
+
+def _resolve(*, kind: str, transfer_id: str, pending_id: str, amount: int | None, memo: str,
+             actor: Any) -> TransferDTO:
+    _check_transfer_id(transfer_id)
+    _check_transfer_id(pending_id, "pending_id")
+    _check_memo(memo)
+    if amount is not None:
+        _check_amount(amount)
+    existing = Transfer.objects.select_related("debit_account", "credit_account", "pending").filter(
+        transfer_id=transfer_id).first()
+    if existing is not None:
+        if existing.kind != kind or existing.pending is None or existing.pending.transfer_id != pending_id or (
+                amount is not None and existing.amount != amount) or existing.memo != memo:
+            raise _exists_differently(transfer_id)
+        return transfer_to_dto(existing)
+    pending = Transfer.objects.select_related("debit_account", "credit_account").filter(
+        transfer_id=pending_id).first()
+    if pending is None or pending.kind != TransferKind.PENDING:
+        raise ApplicationError(_("There is no pending transfer %(id)s.") % {"id": pending_id},
+                               code="pending_not_found", status=404, field="pending_id")
+    held = pending.amount
+    if kind == TransferKind.POST_PENDING:
+        amount = held if amount is None else amount
+        if amount > held:
+            raise ApplicationError(
+                _("Only %(held)d fen are held by transfer %(id)s.") % {"held": held, "id": pending_id},
+                code="amount_exceeds_pending", field="amount")
+    else:
+        amount = held
+    transfer = Transfer(transfer_id=transfer_id, kind=kind, debit_account=pending.debit_account,
+                        credit_account=pending.credit_account, amount=amount, currency=pending.currency,
+                        code=pending.code, pending=pending, memo=memo, metadata={}, actor=actor_reference(actor),
+                        created_at=timezone.now())
+    if not _insert(transfer):
+        # the transfer id or the hold's one resolution was taken by a parallel caller
+        existing = Transfer.objects.filter(transfer_id=transfer_id).first()
+        if existing is not None:
+            return _resolve(kind=kind, transfer_id=transfer_id, pending_id=pending_id,
+                            amount=None if existing.amount == amount else amount, memo=memo, actor=actor)
+        raise ApplicationError(_("Pending transfer %(id)s was already posted or voided.") % {"id": pending_id},
+                               code="pending_resolved", field="pending_id")
+    posted = amount if kind == TransferKind.POST_PENDING else 0
+    _move({pending.debit_account_id: (posted, 0, -held, 0), pending.credit_account_id: (0, posted, 0, -held)},
+          {pending.debit_account_id: pending.debit_account, pending.credit_account_id: pending.credit_account})
+    return transfer_to_dto(transfer)
+
+
+@transaction.atomic
+def pending_post(*, transfer_id: str, pending_id: str, amount: int | None = None, memo: str = "",
+                 actor: Any = None) -> TransferDTO:
+    """Post `amount` fen (None: all) of the hold `pending_id`; the rest of the hold is released.
+    A hold is posted or voided once."""
+    return _resolve(kind=TransferKind.POST_PENDING, transfer_id=transfer_id, pending_id=pending_id, amount=amount,
+                    memo=memo, actor=actor)
+
+
+@transaction.atomic
+def pending_void(*, transfer_id: str, pending_id: str, memo: str = "", actor: Any = None) -> TransferDTO:
+    """Release the hold `pending_id` without posting anything."""
+    return _resolve(kind=TransferKind.VOID_PENDING, transfer_id=transfer_id, pending_id=pending_id, amount=None,
+                    memo=memo, actor=actor)
+
+
+@transaction.atomic
+def transfer_reverse(*, transfer_id: str, original_id: str, amount: int | None = None, memo: str = "",
+                     actor: Any = None) -> TransferDTO:
+    """Correct a posted transfer by the opposite movement of `amount` fen (None: all that is not
+    reversed yet). Several partial reversals are allowed, never beyond the original amount."""
+    _check_transfer_id(transfer_id)
+    _check_transfer_id(original_id, "original_id")
+    _check_memo(memo)
+    if amount is not None:
+        _check_amount(amount)
+    existing = Transfer.objects.select_related("debit_account", "credit_account", "reverses").filter(
+        transfer_id=transfer_id).first()
+    if existing is not None:
+        if existing.kind != TransferKind.REVERSAL or existing.reverses.transfer_id != original_id or (
+                amount is not None and existing.amount != amount) or existing.memo != memo:
+            raise _exists_differently(transfer_id)
+        return transfer_to_dto(existing)
+    # Lock the original (a row lock only: transfers are never updated) so parallel partial
+    # reversals are counted one after the other.
+    original = (Transfer.objects.select_for_update(of=("self",))
+                .select_related("debit_account", "credit_account").filter(transfer_id=original_id).first())
+    if original is None or original.kind not in REVERSIBLE_KINDS:
+        raise ApplicationError(_("There is no posted transfer %(id)s to reverse.") % {"id": original_id},
+                               code="original_not_found", status=404, field="original_id")
+    reversed_so_far = sum(Transfer.objects.filter(reverses=original).values_list("amount", flat=True))
+    left = original.amount - reversed_so_far
+    if left <= 0:
+        raise ApplicationError(_("Transfer %(id)s is reversed in full already.") % {"id": original_id},
+                               code="reversed_already", field="original_id")
+    amount = left if amount is None else amount
+    if amount > left:
+        raise ApplicationError(_("Only %(left)d fen of transfer %(id)s can still be reversed.")
+                               % {"left": left, "id": original_id}, code="amount_exceeds_original", field="amount")
+    transfer = Transfer(transfer_id=transfer_id, kind=TransferKind.REVERSAL, debit_account=original.credit_account,
+                        credit_account=original.debit_account, amount=amount, currency=original.currency,
+                        code=original.code, reverses=original, memo=memo, metadata={},
+                        actor=actor_reference(actor), created_at=timezone.now())
+    if not _insert(transfer):
+        raise _exists_differently(transfer_id)
+    _move({original.credit_account_id: (amount, 0, 0, 0), original.debit_account_id: (0, amount, 0, 0)},
+          {original.credit_account_id: original.credit_account, original.debit_account_id: original.debit_account})
+    audit_record(actor=actor if not isinstance(actor, str) else None, action="ledger.transfer_reverse",
+                 object_type="ledger.transfer", object_id=transfer_id,
+                 detail={"original": original_id, "amount": amount})
+    return transfer_to_dto(transfer)
+
+
+# --- bulk -----------------------------------------------------------------------------------------
+
+def _validated(rows: Sequence[TransferRow]) -> list[TransferRow]:
+    """Check every row; drop exact repeats inside the batch, refuse differing repeats."""
+    seen: dict[str, TransferRow] = {}
+    for index, row in enumerate(rows):
+        try:
+            _check_transfer_id(row.transfer_id)
+            _check_amount(row.amount)
+            _check_code(row.code)
+            _check_memo(row.memo)
+            _check_metadata(row.metadata)
+            if row.debit == row.credit:
+                raise ApplicationError(_("A transfer needs two different accounts."), code="same_account")
+        except ApplicationError as exc:
+            raise ApplicationError(_("Row %(n)d: %(error)s") % {"n": index + 1, "error": exc.message},
+                                   code=exc.code, field=exc.field) from None
+        before = seen.setdefault(row.transfer_id, row)
+        if before is not row and before != row:
+            raise _exists_differently(row.transfer_id)
+    return list(seen.values())
+
+
+def transfers_post_bulk(rows: Sequence[TransferRow], *, batch_id: str = "", actor: Any = None) -> BulkResult:
+    """Post many single-phase transfers in one transaction: one multi-row INSERT (executemany)
+    and one conditional UPDATE per account touched, with the deltas summed per account.
+
+    Rows whose transfer id is posted already with the same fields are skipped (a retried batch
+    posts nothing twice); a row with a taken id and other fields, an unknown account or a limit
+    the batch would break refuses the whole batch, and nothing changes."""
+    if batch_id:
+        _check_transfer_id(batch_id, "batch_id")
+    unique = _validated(rows)
+    if not unique:
+        return BulkResult(batch_id=batch_id, posted=0, skipped=0)
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                return _bulk(unique, batch_id, actor_reference(actor))
+        except IntegrityError:  # a parallel batch took some of these ids between our look-up and insert
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _bulk(rows: list[TransferRow], batch_id: str, actor: str) -> BulkResult:
+    public_ids = {row.debit for row in rows} | {row.credit for row in rows}
+    accounts: dict[str, Account] = {}
+    ids = list(public_ids)
+    for start in range(0, len(ids), 900):
+        accounts.update({a.public_id: a for a in Account.objects.filter(public_id__in=ids[start:start + 900])})
+    missing = public_ids - accounts.keys()
+    if missing:
+        raise ApplicationError(_("There is no ledger account %(id)s.") % {"id": sorted(missing)[0]},
+                               code="account_not_found", status=404)
+    currencies = {a.currency for a in accounts.values()}
+    if len(currencies) > 1:
+        for row in rows:
+            if accounts[row.debit].currency != accounts[row.credit].currency:
+                raise ApplicationError(_("Both accounts of a transfer must be in the same currency."),
+                                       code="currency_mismatch")
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    ops = connection.ops
+
+    def params(batch: Iterable[TransferRow]) -> list[tuple]:
+        return [(r.transfer_id, TransferKind.POSTED.value, accounts[r.debit].pk, accounts[r.credit].pk, r.amount,
+                 accounts[r.debit].currency, r.code, batch_id, r.memo, ops.adapt_json_value(r.metadata or {}, None),
+                 actor, now) for r in batch]
+
+    skipped = 0
+    with connection.cursor() as cursor:
+        try:
+            with transaction.atomic():
+                cursor.executemany(_INSERT_SQL, params(rows))
+        except IntegrityError:
+            # Some ids are taken (a retried batch): keep the identical ones out, refuse the others.
+            by_id = {row.transfer_id: row for row in rows}
+            taken: dict[str, Transfer] = {}
+            keys = list(by_id)
+            for start in range(0, len(keys), 900):
+                taken.update({t.transfer_id: t for t in Transfer.objects.filter(
+                    transfer_id__in=keys[start:start + 900]).select_related("debit_account", "credit_account")})
+            for transfer_id, transfer in taken.items():
+                row = by_id[transfer_id]
+                if not _same(transfer, kind=TransferKind.POSTED, debit_account_id=accounts[row.debit].pk,
+                             credit_account_id=accounts[row.credit].pk, amount=row.amount, code=row.code,
+                             memo=row.memo, metadata=row.metadata or {}):
+                    raise _exists_differently(transfer_id) from None
+            rows = [row for row in rows if row.transfer_id not in taken]
+            skipped = len(taken)
+            if rows:
+                cursor.executemany(_INSERT_SQL, params(rows))
+        changes: dict[int, list[int]] = {}
+        for row in rows:
+            changes.setdefault(accounts[row.debit].pk, [0, 0])[0] += row.amount
+            changes.setdefault(accounts[row.credit].pk, [0, 0])[1] += row.amount
+        order = sorted(changes)
+        if not order:
+            return BulkResult(batch_id=batch_id, posted=0, skipped=skipped)
+        try:
+            with transaction.atomic():
+                cursor.executemany(_BALANCE_SQL, [(d, c, 0, 0, pk, c, d, 0, d, c, 0) for pk in order
+                                                  for d, c in (changes[pk],)])
+                if cursor.rowcount != len(order):
+                    raise _LimitRefused
+        except _LimitRefused:
+            # Some account's limit refused its share: redo the updates one account at a time,
+            # which raises the error naming the first such account.
+            by_pk = {a.pk: a for a in accounts.values()}
+            _move({pk: (d, c, 0, 0) for pk, (d, c) in changes.items()}, by_pk)
+    return BulkResult(batch_id=batch_id, posted=len(rows), skipped=skipped)
+
+
+class _LimitRefused(Exception):
+    """Internal: rolls the bulk balance update back to its savepoint."""
