@@ -31,6 +31,7 @@ from onecity.hotline.models import (
     ExtensionRequest,
     SupervisionNote,
 )
+from onecity.hotline.queries.similar import similar_open_cases
 
 S = CaseState
 #: a deadline closer than this is "at risk"
@@ -307,6 +308,7 @@ class CaseContext:
     escalations: list[Escalation] = field(default_factory=list)
     merge_candidates: list[Case] = field(default_factory=list)
     duplicates: list[Case] = field(default_factory=list)
+    similar: list = field(default_factory=list)  # queries.similar.SimilarCase, when merge is allowed
 
 
 #: side actions shown only when there is something to decide
@@ -326,8 +328,12 @@ def case_context(*, actor, case: Case, now: dt.datetime | None = None) -> CaseCo
     if case.category_id:
         unit_id = proposed_units([(case.category_id, case.district_id)]).get((case.category_id, case.district_id))
     candidates: list[Case] = []
+    similar = []
     if "merge" in actions:
-        candidates = list(merge_candidates(actor=actor, case=case))
+        similar = similar_open_cases(actor=actor, case=case)
+        suggested = {s.case.pk for s in similar}
+        candidates = [s.case for s in similar] + [c for c in merge_candidates(actor=actor, case=case)
+                                                  if c.pk not in suggested]
     return CaseContext(
         case=case, roles=roles, actions=actions, deadlines=case_deadlines(case, now=now),
         suggestions=suggestions_for([case]).get(case.pk, []), proposed_unit_id=unit_id,
@@ -336,7 +342,7 @@ def case_context(*, actor, case: Case, now: dt.datetime | None = None) -> CaseCo
         extensions=list(ExtensionRequest.objects.filter(case=case).select_related("unit")),
         supervision=list(SupervisionNote.objects.filter(case=case).select_related("author", "unit")),
         escalations=list(Escalation.objects.filter(case=case)),
-        merge_candidates=candidates,
+        merge_candidates=candidates, similar=similar,
         duplicates=list(Case.objects.filter(merged_into=case).only("public_id", "tracking_number", "title")),
     )
 

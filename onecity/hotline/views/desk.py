@@ -13,7 +13,7 @@ live in the services.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -31,6 +31,7 @@ from onecity.hotline import forms_desk
 from onecity.hotline.access import access_case_by_id, holder_for_state, hotline_roles
 from onecity.hotline.models import Case
 from onecity.hotline.queries import desk as q
+from onecity.hotline.queries import similar
 from onecity.hotline.selectors import case_get_for_actor
 from onecity.hotline.services import cases as svc
 from onecity.hotline.services import extensions as ext
@@ -312,6 +313,7 @@ class Row:
     quick: list
     message: str = ""
     ok: bool = True
+    similar: list = field(default_factory=list)  # queries.similar.SimilarCase: possible duplicates to merge into
 
 
 def _quick_actions(case: Case, roles: set[str], queue: str, proposed,
@@ -346,6 +348,11 @@ def _row_roles(actor, base: set[str], case: Case) -> set[str]:
     return roles
 
 
+#: queues whose rows show possible duplicates (the new requests a dispatcher may merge), and how many
+DUPLICATE_QUEUES = ("new", "manual")
+ROW_DUPLICATES = 2
+
+
 def _rows(cases, actor, queue: str, now=None) -> list[Row]:
     cases = list(cases)
     now = now or timezone.now()
@@ -353,11 +360,16 @@ def _rows(cases, actor, queue: str, now=None) -> list[Row]:
     suggestions = q.suggestions_for(cases)
     proposals = q.proposed_units((c.category_id, c.district_id) for c in cases)
     units = _org_names(proposals.values())
+    roles = {case.pk: _row_roles(actor, base, case) for case in cases}
+    mergeable = [c for c in cases if queue in DUPLICATE_QUEUES
+                 and "merge" in actions_for(c.state, roles[c.pk], close_condition(c.satisfaction))]
+    duplicates = similar.similar_for_cases(actor=actor, cases=mergeable, limit=ROW_DUPLICATES)
     rows = []
     for case in cases:
         proposed = units.get(proposals.get((case.category_id, case.district_id)))
-        quick = _quick_actions(case, _row_roles(actor, base, case), queue, proposed, suggestions.get(case.pk, []))
-        rows.append(Row(case, q.current_deadline(case, now=now), suggestions.get(case.pk, []), proposed, quick))
+        quick = _quick_actions(case, roles[case.pk], queue, proposed, suggestions.get(case.pk, []))
+        rows.append(Row(case, q.current_deadline(case, now=now), suggestions.get(case.pk, []), proposed, quick,
+                        similar=duplicates.get(case.pk, [])))
     return rows
 
 
