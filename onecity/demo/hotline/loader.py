@@ -12,7 +12,11 @@
    newest requests stop in every open state; older ones end closed, answered directly, not
    accepted or merged; a few were returned, sent back for redo or handled late. Skipped when
    the database already holds requests (a second run adds nothing);
-4. the dispatch classifier, trained on that history when no version is active.
+4. bursts (data/bursts.json): in the last days several residents of one district report the
+   same matter (a residential compound without water, night-time construction noise, a broken
+   lift, a collapsed road), so the duplicate suggestions and the hot-spot page have something
+   to show; added once (skipped when their texts are already there);
+5. the dispatch classifier, trained on that history when no version is active.
 
 Request texts come from templates (data/requests.json) filled with each district's streets
 and towns; nothing is copied from the shared labelled data.
@@ -70,12 +74,14 @@ class HotlineReport:
     knowledge: int = 0
     handlers: int = 0
     cases: int = 0
+    bursts: int = 0
     classifier: str = ""
     states: dict = field(default_factory=dict)
 
     @property
     def created_anything(self) -> bool:
-        return any((self.categories, self.routes, self.knowledge, self.handlers, self.cases, self.classifier))
+        return any((self.categories, self.routes, self.knowledge, self.handlers, self.cases, self.bursts,
+                    self.classifier))
 
 
 # --- 1. reference data -------------------------------------------------------------------------
@@ -285,6 +291,8 @@ class _Plan:
     late: bool = False
     urgent: bool = False
     satisfaction: str = Satisfaction.SATISFIED
+    text: str = ""  # a burst's own text and address (else a template filled with the district's places)
+    address: str = ""
 
 
 def _plans(rng: random.Random, count: int, now: dt.datetime) -> list[_Plan]:
@@ -360,10 +368,13 @@ class _Replay:
         rng, people = self.rng, self.people
         data = load("requests.json")
         # one call in twelve says little about the matter: the dispatcher learns it on the phone
-        template = rng.choice(data["vague"] if rng.random() < 1 / 12 else data["texts"][plan.code])
-        places = _places(rng, plan.district)
-        text = template.format(**places)
-        address = f"福州市{places['district']}{places['street']}{places['road']}{rng.randint(1, 400)}号"
+        if plan.text:
+            text, address = plan.text, plan.address
+        else:
+            template = rng.choice(data["vague"] if rng.random() < 1 / 12 else data["texts"][plan.code])
+            places = _places(rng, plan.district)
+            text = template.format(**places)
+            address = f"福州市{places['district']}{places['street']}{places['road']}{rng.randint(1, 400)}号"
         reporter, actor, phone, name = None, people.operator, "", ""
         if plan.channel in (Channel.APP, Channel.WECHAT, Channel.WEB, Channel.MAYOR_MAILBOX):
             actor = reporter = rng.choice(people.citizens)
@@ -629,17 +640,21 @@ def _bulk_eligible(plan: _Plan, index: int, now: dt.datetime) -> bool:
             and plan.at < now - dt.timedelta(days=6) and index % 20 != 0)
 
 
-def history_seed(*, count: int, handlers: dict, progress, rng: random.Random) -> dict[str, int]:
-    """Replay `count` requests of the past year; returns the number per final state."""
+def _people(handlers: dict) -> _People:
     from onecity.demo.seeding import STAFF_ACCOUNTS
 
+    staff = {u.username: u for u in User.objects.filter(username__in=[a.username for a in STAFF_ACCOUNTS])}
+    citizens = list(User.objects.filter(kind=UserKind.CITIZEN, is_active=True).order_by("pk")[:400])
+    return _People(operator=staff["operator"], dispatcher=staff["dispatcher"], supervisor=staff["supervisor"],
+                   citizens=citizens, handlers=handlers)
+
+
+def history_seed(*, count: int, handlers: dict, progress, rng: random.Random) -> dict[str, int]:
+    """Replay `count` requests of the past year; returns the number per final state."""
     if Case.objects.exists():
         return {}
     progress.start("hotline", "Hotline requests (a year)", count)
-    staff = {u.username: u for u in User.objects.filter(username__in=[a.username for a in STAFF_ACCOUNTS])}
-    citizens = list(User.objects.filter(kind=UserKind.CITIZEN, is_active=True).order_by("pk")[:400])
-    people = _People(operator=staff["operator"], dispatcher=staff["dispatcher"], supervisor=staff["supervisor"],
-                     citizens=citizens, handlers=handlers)
+    people = _people(handlers)
     now = timezone.now()
     clock = _Clock()
     routes = _route_units()
@@ -669,6 +684,33 @@ def history_seed(*, count: int, handlers: dict, progress, rng: random.Random) ->
     return states
 
 
+BURST_CHANNELS = (Channel.PHONE, Channel.APP, Channel.PHONE, Channel.WECHAT, Channel.PHONE, Channel.WEB)
+
+
+def bursts_seed(*, handlers: dict, progress) -> int:
+    """Add the bursts of data/bursts.json (each request `hours` before now, stopped in its open
+    state, or taken to the end when no state is given) through the services; returns how many
+    requests were added (0 when they are already there)."""
+    bursts = load("bursts.json")
+    texts = [text for burst in bursts for _hours, _stop, text in burst["requests"]]
+    if not Case.objects.exists() or Case.objects.filter(text__in=texts).exists():
+        return 0
+    progress.start("hotline_bursts", "Hotline bursts (last days)", len(texts))
+    now = timezone.now()
+    clock = _Clock()
+    districts = {d["region_code"]: d for d in _districts()}
+    replay = _Replay(random.Random(RANDOM_SEED + 1), clock, _people(handlers), _route_units(), now)
+    plans = [_Plan(at=now - dt.timedelta(hours=hours), code=burst["category"], district=districts[burst["district"]],
+                   channel=BURST_CHANNELS[index % len(BURST_CHANNELS)], path="closed", stop=stop, text=text,
+                   address=burst["address"])
+             for burst in bursts for index, (hours, stop, text) in enumerate(burst["requests"])]
+    with _replaying_history(clock), transaction.atomic():
+        for plan in sorted(plans, key=lambda p: p.at):
+            replay.run(plan)
+            progress.advance("hotline_bursts")
+    return len(plans)
+
+
 # --- all ---------------------------------------------------------------------------------------
 def hotline_demo_seed(*, cases: int, progress) -> HotlineReport:
     """Load the demo hotline (module docstring); idempotent."""
@@ -683,6 +725,7 @@ def hotline_demo_seed(*, cases: int, progress) -> HotlineReport:
     report.handlers, handlers = handlers_seed(rng)
     report.states = history_seed(count=cases, handlers=handlers, progress=progress, rng=rng)
     report.cases = sum(report.states.values())
+    report.bursts = bursts_seed(handlers=handlers, progress=progress)
     if not ClassifierVersion.objects.filter(is_active=True).exists():
         progress.start("classifier", "Dispatch classifier", 1)
         version = classifier_train_from_history(source="demo", min_new=0)
