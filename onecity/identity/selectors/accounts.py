@@ -245,6 +245,24 @@ def citizen_find_by_phone(phone: str) -> CitizenSummary | None:
     )
 
 
+def citizen_find_by_id_number(id_number: str) -> CitizenSummary | None:
+    """The citizen whose verified resident ID number is exactly `id_number` (keyed-hash look-up),
+    masked; None when nobody verified with it (payments: bills imported by ID number)."""
+    number = (id_number or "").strip().upper()
+    if len(number) != 18:
+        return None
+    identity = (RealNameIdentity.objects.filter(id_number_hash=lookup_hash(number, purpose="id_number"),
+                                                user__kind=UserKind.CITIZEN, user__is_active=True)
+                .select_related("user").first())
+    if identity is None:
+        return None
+    user = identity.user
+    return CitizenSummary(
+        user_id=user.pk, public_id=user.public_id, name_masked=mask_name(identity.legal_name),
+        phone_masked=mask_phone(user.phone), is_verified=True, date_joined=user.date_joined,
+    )
+
+
 def organization_list_active(*, kinds: tuple[str, ...] = ()) -> QuerySet[Organization]:
     """Active organizations, optionally of the given kinds (form choices in other apps)."""
     organizations = Organization.objects.filter(is_active=True).order_by("kind", "region_code", "name")
