@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from onecity.core.fields import EncryptedTextField
 from onecity.core.ids import new_public_id
+from onecity.core.masking import mask_name
 from onecity.payments.enums import (
     AttemptState,
     BillAction,
@@ -155,7 +156,7 @@ class Bill(models.Model):
                                    name="pay_bill_paid_state_matches"),
             models.CheckConstraint(condition=~Q(state="cancelled") | Q(paid_fen=0),
                                    name="pay_bill_cancelled_unpaid"),
-            models.CheckConstraint(condition=Q(resident__isnull=False) | ~Q(payer_name=""),
+            models.CheckConstraint(condition=Q(resident__isnull=False) | ~Q(payer_name_masked=""),
                                    name="pay_bill_has_payer"),
             models.UniqueConstraint(fields=["payee", "external_ref"], condition=~Q(external_ref=""),
                                     name="pay_bill_external_ref_unique_per_payee"),
@@ -167,6 +168,11 @@ class Bill(models.Model):
     @property
     def outstanding_fen(self) -> int:
         return self.amount_fen - self.paid_fen
+
+    @property
+    def payer_label(self) -> str:
+        """Who pays, masked: the name on the bill, else the resident's display name."""
+        return self.payer_name_masked or (mask_name(str(self.resident)) if self.resident_id else "")
 
 
 class BillEvent(models.Model):
