@@ -1,0 +1,155 @@
+"""Reads of the payments app: a resident's bills, a payee's bills with filters, collections by
+channel and day, exports. Personal data leaves here masked only."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from onecity.core.errors import PermissionDenied
+from onecity.payments import workflow
+from onecity.payments.access import bills_visible_to, cashier_payee_id
+from onecity.payments.enums import AttemptState, BillState, Channel
+from onecity.payments.models import Bill, BillBatch, BillEvent, PaymentAttempt
+
+
+def bills_for_resident(*, actor) -> tuple[list[Bill], list[Bill]]:
+    """(due bills by due date, settled bills newest first) of a resident."""
+    bills = bills_visible_to(actor).select_related("payee")
+    due = list(bills.filter(state__in=workflow.OPEN_STATES).order_by("due_date", "id"))
+    done = list(bills.exclude(state__in=workflow.OPEN_STATES).order_by("-updated_at", "-id")[:50])
+    return due, done
+
+
+def bill_events(*, bill: Bill) -> list[BillEvent]:
+    return list(bill.events.all())
+
+
+def bill_attempts(*, bill: Bill) -> list[PaymentAttempt]:
+    return list(bill.attempts.order_by("-created_at", "-id")[:20])
+
+
+@dataclass(frozen=True)
+class BillFilters:
+    q: str = ""
+    state: str = ""
+    kind: str = ""
+    due_from: dt.date | None = None
+    due_to: dt.date | None = None
+
+
+def bill_list_for_payee(*, actor, filters: BillFilters) -> QuerySet[Bill]:
+    payee_id = cashier_payee_id(actor)
+    if payee_id is None:
+        raise PermissionDenied()
+    bills = Bill.objects.filter(payee_id=payee_id).select_related("resident", "batch")
+    if filters.q:
+        q = filters.q.strip()
+        bills = bills.filter(Q(title__icontains=q) | Q(external_ref__iexact=q) | Q(public_id=q.lower()))
+    if filters.state:
+        bills = bills.filter(state=filters.state)
+    if filters.kind:
+        bills = bills.filter(kind=filters.kind)
+    if filters.due_from:
+        bills = bills.filter(due_date__gte=filters.due_from)
+    if filters.due_to:
+        bills = bills.filter(due_date__lte=filters.due_to)
+    return bills.order_by("-issued_at", "-id")
+
+
+@dataclass(frozen=True)
+class PayeeTotals:
+    open_count: int
+    open_fen: int
+    overdue_count: int
+    collected_fen: int
+
+
+def payee_totals(*, actor) -> PayeeTotals:
+    payee_id = cashier_payee_id(actor)
+    if payee_id is None:
+        raise PermissionDenied()
+    bills = Bill.objects.filter(payee_id=payee_id)
+    open_rows = bills.filter(state__in=workflow.OPEN_STATES).aggregate(n=Count("id"), a=Sum("amount_fen"),
+                                                                         p=Sum("paid_fen"))
+    return PayeeTotals(open_count=open_rows["n"] or 0, open_fen=(open_rows["a"] or 0) - (open_rows["p"] or 0),
+                       overdue_count=bills.filter(state=BillState.OVERDUE).count(),
+                       collected_fen=bills.aggregate(p=Sum("paid_fen"))["p"] or 0)
+
+
+@dataclass(frozen=True)
+class CollectionDay:
+    day: dt.date
+    by_channel: dict[str, int]  # channel → fen
+    count: int
+
+    @property
+    def total_fen(self) -> int:
+        return sum(self.by_channel.values())
+
+
+def collections_by_channel_and_day(*, actor, days: int = 30, today: dt.date | None = None) -> list[CollectionDay]:
+    """Money received (succeeded attempts) per day (Asia/Shanghai) and channel, oldest first,
+    one row per day of the window including days with nothing."""
+    payee_id = cashier_payee_id(actor)
+    if payee_id is None:
+        raise PermissionDenied()
+    today = today or timezone.localdate()
+    start = today - dt.timedelta(days=days - 1)
+    since = timezone.make_aware(dt.datetime.combine(start, dt.time.min))
+    rows = (PaymentAttempt.objects.filter(payee_id=payee_id, state=AttemptState.SUCCEEDED, finished_at__gte=since)
+            .annotate(day=TruncDate("finished_at", tzinfo=timezone.get_current_timezone()))
+            .values("day", "channel").annotate(fen=Sum("amount_fen"), n=Count("id")))
+    table: dict[dt.date, dict[str, int]] = {}
+    counts: dict[dt.date, int] = {}
+    for row in rows:
+        table.setdefault(row["day"], {})[row["channel"]] = row["fen"]
+        counts[row["day"]] = counts.get(row["day"], 0) + row["n"]
+    return [CollectionDay(day=start + dt.timedelta(days=i),
+                          by_channel={c: table.get(start + dt.timedelta(days=i), {}).get(c, 0) for c in Channel.values},
+                          count=counts.get(start + dt.timedelta(days=i), 0)) for i in range(days)]
+
+
+def collections_chart(days: list[CollectionDay]) -> dict:
+    """An ECharts option: stacked bars per channel (yuan), one bar per day."""
+    return {
+        "tooltip": {"trigger": "axis"},
+        "legend": {"data": [str(label) for label in Channel.labels]},
+        "grid": {"left": 56, "right": 16, "bottom": 32, "top": 40},
+        "xAxis": {"type": "category", "data": [f"{d.day:%m-%d}" for d in days]},
+        "yAxis": {"type": "value", "name": "¥"},
+        "series": [{"name": str(label), "type": "bar", "stack": "total",
+                    "data": [round(d.by_channel[value] / 100, 2) for d in days]}
+                   for value, label in Channel.choices],
+    }
+
+
+def batches_for_payee(*, actor, limit: int = 10) -> list[BillBatch]:
+    payee_id = cashier_payee_id(actor)
+    if payee_id is None:
+        raise PermissionDenied()
+    return list(BillBatch.objects.filter(payee_id=payee_id)[:limit])
+
+
+EXPORT_HEADER = ("bill_id", "reference", "kind", "title", "payer", "payer_number", "amount", "paid", "refunded",
+                 "due_date", "state", "issued_at")
+
+
+def bill_export_rows(*, actor, filters: BillFilters) -> list[tuple]:
+    """Rows for the CSV/XLSX export (amounts in yuan as text with two decimals, payer masked)."""
+    rows = []
+    for bill in bill_list_for_payee(actor=actor, filters=filters).iterator():
+        rows.append((bill.public_id, bill.external_ref, bill.get_kind_display(), bill.title, bill.payer_label, bill.payer_masked,
+                     f"{bill.amount_fen / 100:.2f}", f"{bill.paid_fen / 100:.2f}", f"{bill.refunded_fen / 100:.2f}",
+                     bill.due_date.isoformat(), bill.get_state_display(),
+                     timezone.localtime(bill.issued_at).strftime("%Y-%m-%d %H:%M")))
+    return rows
+
+
+def attempt_for_code(*, code, attempt_id: str) -> PaymentAttempt | None:
+    """An attempt made with a code (its status page for whoever holds the code)."""
+    return PaymentAttempt.objects.filter(public_id=str(attempt_id or ""), code=code).select_related("bill").first()
