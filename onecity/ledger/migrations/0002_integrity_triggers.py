@@ -75,11 +75,9 @@ POSTGRESQL = [
     # The currency of both accounts, by composite foreign keys (checked by PostgreSQL itself).
     "ALTER TABLE ledger_account ADD CONSTRAINT ledger_account_id_currency UNIQUE (id, currency)",
     """ALTER TABLE ledger_transfer ADD CONSTRAINT ledger_transfer_debit_currency
-       FOREIGN KEY (debit_account_id, currency) REFERENCES ledger_account (id, currency)
-       DEFERRABLE INITIALLY DEFERRED""",
+       FOREIGN KEY (debit_account_id, currency) REFERENCES ledger_account (id, currency)""",
     """ALTER TABLE ledger_transfer ADD CONSTRAINT ledger_transfer_credit_currency
-       FOREIGN KEY (credit_account_id, currency) REFERENCES ledger_account (id, currency)
-       DEFERRABLE INITIALLY DEFERRED""",
+       FOREIGN KEY (credit_account_id, currency) REFERENCES ledger_account (id, currency)""",
     """CREATE FUNCTION ledger_transfer_links() RETURNS trigger LANGUAGE plpgsql AS $$
        BEGIN
          IF NEW.pending_id IS NOT NULL AND NOT EXISTS (
