@@ -1,0 +1,150 @@
+"""Writes of the analytics app: rebuilding the 12345 statistics read model (decision 0011).
+
+- `hotline_stats_rebuild`: the whole table from the hotline's facts, in one transaction (the
+  dashboards see the old figures or the new ones, never half of them). `onecity analytics
+  rebuild` runs it; so does the demo city after its hotline history.
+- `hotline_stats_refresh`: the periodic job's part. It asks the hotline which local days the
+  requests changed since the cursor were filed on, and recomputes exactly those days (delete
+  their rows, insert them anew). Running it twice changes nothing the second time; recomputing a
+  day twice writes the same rows. The cursor is the start of the previous run minus
+  REFRESH_OVERLAP, so a change committed while a run was reading is seen by the next one.
+
+Both fold the hotline's `CaseStatGroup` rows (one per day, unit, sub-unit, district, category,
+channel) into `HotlineDailyStat` rows: for the city and for each unit that holds the requests
+(the first-level unit and the sub-unit), one row per day for all requests and one per key of
+each dimension.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import operator
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+
+from onecity.analytics.models import CITY, Dimension, HotlineDailyStat, RefreshCursor
+from onecity.core.audit import audit_record
+from onecity.hotline.selectors import (
+    MEASURES,
+    CaseStatGroup,
+    case_day_span,
+    case_days_updated_since,
+    case_stat_groups,
+    case_stat_groups_for_days,
+)
+
+CURSOR = "hotline_stats"
+REFRESH_OVERLAP = dt.timedelta(minutes=5)
+BATCH = 5000
+
+Key = tuple[int, str, dt.date, str]  # (scope, dimension, day, key)
+
+
+def group_targets(group: CaseStatGroup) -> list[tuple[int, str, str]]:
+    """(scope, dimension, key) of every row a group adds to."""
+    scopes = [CITY]
+    if group.unit_id:
+        scopes.append(group.unit_id)
+    if group.subunit_id and group.subunit_id != group.unit_id:
+        scopes.append(group.subunit_id)
+    keys = ((Dimension.ALL.value, ""), (Dimension.DEPARTMENT.value, str(group.unit_id or 0)),
+            (Dimension.DISTRICT.value, str(group.district_id)), (Dimension.CATEGORY.value, str(group.category_id or 0)),
+            (Dimension.CHANNEL.value, group.channel))
+    return [(scope, dimension, key) for scope in scopes for dimension, key in keys]
+
+
+def fold(groups: Iterable[CaseStatGroup]) -> dict[Key, list[int]]:
+    """Add the groups up into read-model rows: (scope, dimension, day, key) → measures."""
+    rows: dict[Key, list[int]] = {}
+    add = operator.add
+    for group in groups:
+        measures = group.measures()
+        for scope, dimension, key in group_targets(group):
+            target = (scope, dimension, group.day, key)
+            known = rows.get(target)
+            rows[target] = list(measures) if known is None else list(map(add, known, measures))
+    return rows
+
+
+def _objects(rows: dict[Key, list[int]]) -> list[HotlineDailyStat]:
+    return [HotlineDailyStat(scope=scope, dimension=dimension, day=day, month=day.replace(day=1), key=key,
+                             **dict(zip(MEASURES, measures, strict=True)))
+            for (scope, dimension, day, key), measures in rows.items()]
+
+
+def _months(first: dt.date, last: dt.date) -> list[tuple[dt.date, dt.date]]:
+    spans = []
+    start = first
+    while start <= last:
+        following = (start.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+        spans.append((start, min(last, following - dt.timedelta(days=1))))
+        start = following
+    return spans
+
+
+@dataclass
+class RebuildReport:
+    days: int = 0
+    rows: int = 0
+    seconds: float = 0.0
+
+
+def _cursor_move(started: dt.datetime, days: int) -> None:
+    RefreshCursor.objects.update_or_create(name=CURSOR, defaults={
+        "since": started - REFRESH_OVERLAP, "last_run_at": started, "last_days": days})
+
+
+@transaction.atomic
+def hotline_stats_rebuild(*, actor=None, progress: Callable[[int, int], None] | None = None) -> RebuildReport:
+    """Rebuild the whole read model. `progress(done, total)` is called after each month."""
+    started_clock = time.monotonic()
+    started = timezone.now()
+    report = RebuildReport()
+    HotlineDailyStat.objects.all().delete()
+    span = case_day_span()
+    months = _months(*span) if span else []
+    for index, (first, last) in enumerate(months, start=1):
+        objects = _objects(fold(case_stat_groups(start=first, end=last)))
+        HotlineDailyStat.objects.bulk_create(objects, batch_size=BATCH)
+        report.rows += len(objects)
+        report.days += len({obj.day for obj in objects if obj.scope == CITY})
+        if progress is not None:
+            progress(index, len(months))
+    _cursor_move(started, report.days)
+    report.seconds = time.monotonic() - started_clock
+    audit_record(actor=actor, action="analytics.hotline_stats_rebuild", object_type="read_model",
+                 object_id=CURSOR, detail={"days": report.days, "rows": report.rows})
+    return report
+
+
+@dataclass
+class RefreshReport:
+    days: list[dt.date] = field(default_factory=list)
+    rows: int = 0
+
+
+@transaction.atomic
+def hotline_stats_refresh() -> RefreshReport:
+    """Recompute the days touched since the last run (module docstring). Without a cursor (the
+    table was never built) every day is built."""
+    started = timezone.now()
+    cursor = RefreshCursor.objects.select_for_update().filter(name=CURSOR).first()
+    if cursor is None:
+        span = case_day_span()
+        days: set[dt.date] = set()
+        if span:
+            days = {span[0] + dt.timedelta(days=n) for n in range((span[1] - span[0]).days + 1)}
+    else:
+        days = case_days_updated_since(since=cursor.since)
+    report = RefreshReport(days=sorted(days))
+    if days:
+        HotlineDailyStat.objects.filter(day__in=report.days).delete()
+        objects = _objects(fold(case_stat_groups_for_days(days=report.days)))
+        HotlineDailyStat.objects.bulk_create(objects, batch_size=BATCH)
+        report.rows = len(objects)
+    _cursor_move(started, len(report.days))
+    return report

@@ -1,0 +1,2 @@
+from onecity.analytics.tests.support import stats_city  # noqa: F401
+from onecity.hotline.tests.support import city, clock, fast_hashing  # noqa: F401

@@ -1,0 +1,172 @@
+"""The leaders' 12345 statistics page and its exports (decision 0011).
+
+- `hotline_dashboard`: KPI cards, the monthly trend, the ranking table for one dimension (sorted
+  by any column), ranking bars and the channel share, for a date range.
+- `hotline_export` (csv / xlsx): exactly the rows and columns of the table on the page, in the
+  same order, with the same headings.
+
+Views are thin: the scope (the city, or the handler's own unit) comes from analytics.access,
+figures from analytics.selectors, the query string from analytics.queryparams.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from onecity.analytics import charts
+from onecity.analytics.access import STATS_ROLES, StatsScope, stats_scope_for
+from onecity.analytics.formatting import display
+from onecity.analytics.queryparams import StatsQuery, stats_query_parse
+from onecity.analytics.selectors import (
+    StatRow,
+    columns,
+    hotline_stats_by,
+    hotline_stats_by_month,
+    hotline_stats_totals,
+    sort_rows,
+)
+from onecity.core.errors import ApplicationError, PermissionDenied
+from onecity.identity.access import forbidden, staff_required
+
+DIMENSION_LABELS = {
+    "department": lambda: _("Department"),
+    "district": lambda: _("District"),
+    "category": lambda: _("Category"),
+    "channel": lambda: _("Channel"),
+    "month": lambda: _("Month"),
+}
+
+
+@dataclass(frozen=True)
+class Table:
+    query: StatsQuery
+    rows: list[StatRow]
+
+
+def _table(scope: StatsScope, query: StatsQuery, rows: list[StatRow] | None = None) -> Table:
+    if rows is None:
+        rows = hotline_stats_by(scope=scope.scope, start=query.start, end=query.end, dimension=query.dimension)
+    ordered = sort_rows(rows, column=query.sort, descending=query.descending,
+                        label_by_key=query.dimension == "month")
+    return Table(query=query, rows=ordered)
+
+
+def _scope_or_none(request) -> StatsScope | None:
+    try:
+        return stats_scope_for(request.user)
+    except PermissionDenied:
+        return None
+
+
+@require_GET
+@staff_required(*STATS_ROLES)
+def hotline_dashboard(request):
+    scope = _scope_or_none(request)
+    if scope is None:
+        return forbidden(request)
+    context = {"scope": scope, "dimensions": [(key, label()) for key, label in DIMENSION_LABELS.items()]}
+    try:
+        query = stats_query_parse(request.GET)
+    except ApplicationError as exc:
+        context.update(error=exc.message, params=request.GET)
+        return render(request, "analytics/hotline.html", context, status=exc.status)
+    totals = hotline_stats_totals(scope=scope.scope, start=query.start, end=query.end)
+    months = hotline_stats_by_month(scope=scope.scope, start=query.start, end=query.end)
+    by_channel = hotline_stats_by(scope=scope.scope, start=query.start, end=query.end, dimension="channel")
+    reuse = {"month": months, "channel": by_channel}.get(query.dimension)
+    table = _table(scope, query, reuse)
+    cols = columns(DIMENSION_LABELS[query.dimension]())
+    headers = []
+    for column in cols:
+        if query.sort == column.key:
+            order = "asc" if query.descending else "desc"
+            aria = "descending" if query.descending else "ascending"
+        else:
+            order, aria = ("asc" if column.key == "label" else "desc"), ""
+        headers.append({"column": column, "aria_sort": aria,
+                        "url": "?" + urlencode(query.params(sort=column.key, order=order))})
+    context.update(
+        query=query, totals=totals, headers=headers,
+        kpis=[(c, display(totals.value(c.key), c.kind)) for c in cols[1:]],
+        rows=[{"rank": index, "cells": [display(row.value(c.key), c.kind) for c in cols]}
+              for index, row in enumerate(table.rows, start=1)],
+        export_csv="?" + urlencode(query.params()), params=query.params(),
+        trend_chart=charts.trend(months), ranking_chart=charts.ranking(table.rows, query, cols),
+        channel_chart=charts.channel_share(by_channel),
+    )
+    return render(request, "analytics/hotline.html", context)
+
+
+def _export_rows(request) -> tuple[list, list[StatRow], StatsQuery] | HttpResponse:
+    scope = _scope_or_none(request)
+    if scope is None:
+        return forbidden(request)
+    try:
+        query = stats_query_parse(request.GET)
+    except ApplicationError as exc:
+        return HttpResponse(str(exc.message), status=exc.status, content_type="text/plain; charset=utf-8")
+    cols = columns(DIMENSION_LABELS[query.dimension]())
+    return cols, _table(scope, query).rows, query
+
+
+def _filename(query: StatsQuery, extension: str) -> str:
+    return f"hotline-stats-{query.dimension}-{query.start:%Y%m%d}-{query.end:%Y%m%d}.{extension}"
+
+
+@require_GET
+@staff_required(*STATS_ROLES)
+def hotline_export_csv(request):
+    found = _export_rows(request)
+    if isinstance(found, HttpResponse):
+        return found
+    cols, rows, query = found
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([_("Rank"), *[c.label for c in cols]])
+    for index, row in enumerate(rows, start=1):
+        writer.writerow([index, *[display(row.value(c.key), c.kind, grouping=False) for c in cols]])
+    response = HttpResponse("\ufeff" + buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{_filename(query, "csv")}"'
+    return response
+
+
+XLSX_FORMATS = {"count": "#,##0", "decimal": "#,##0.0", "rate": "0.00%", "hours": "0.0"}
+
+
+@require_GET
+@staff_required(*STATS_ROLES)
+def hotline_export_xlsx(request):
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    found = _export_rows(request)
+    if isinstance(found, HttpResponse):
+        return found
+    cols, rows, query = found
+    book = Workbook()
+    sheet = book.active
+    sheet.title = DIMENSION_LABELS[query.dimension]()[:31]
+    sheet.append([_("Rank"), *[c.label for c in cols]])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for index, row in enumerate(rows, start=1):
+        sheet.append([index, *[row.value(c.key) for c in cols]])
+        for offset, column in enumerate(cols, start=2):
+            if column.kind in XLSX_FORMATS:
+                sheet.cell(row=index + 1, column=offset).number_format = XLSX_FORMATS[column.kind]
+    sheet.column_dimensions["B"].width = 32
+    sheet.freeze_panes = "C2"
+    output = io.BytesIO()
+    book.save(output)
+    response = HttpResponse(output.getvalue(),
+                            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response["Content-Disposition"] = f'attachment; filename="{_filename(query, "xlsx")}"'
+    return response
