@@ -129,15 +129,18 @@ def _one_if(condition: Q) -> Case:
     return Case(When(condition, then=Value(1)), default=Value(0), output_field=IntegerField())
 
 
-def knowledge_search(q: str, *, public_only: bool = False, limit: int = 20) -> list[KnowledgeHit]:
+def knowledge_search(q: str, *, public_only: bool = False, topic: str = "", limit: int = 20) -> list[KnowledgeHit]:
     """Active entries matching the words of `q`, best first (see the module docstring);
-    `public_only` for residents. An empty query or one without words finds nothing."""
+    `public_only` for residents, `topic` to stay within one topic. An empty query or one without
+    words finds nothing."""
     groups = search_words(q)
     if not groups:
         return []
     entries = KnowledgeEntry.objects.filter(is_active=True)
     if public_only:
         entries = entries.filter(is_public=True)
+    if topic:
+        entries = entries.filter(topic=topic)
     any_match = Q()
     score = Value(0, output_field=IntegerField())
     about = Value(0, output_field=IntegerField())

@@ -1,29 +1,23 @@
 """Reads of the public knowledge base (what residents see in the portal): active entries marked
-`is_public`. Search is deliberately simple: every word of the query must appear (icontains) in
-the question, the answer or the keywords; the operator-side search may do better."""
+`is_public`. Searching it is the operators' search (queries/knowledge.py: jieba words, ranked by
+how many of them an entry matches) restricted to public entries; this module adds browsing."""
 
 from __future__ import annotations
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 
 from onecity.hotline.models import KnowledgeEntry
-
-QUERY_MAX = 100
-WORDS_MAX = 8
 
 
 def knowledge_public() -> QuerySet[KnowledgeEntry]:
     return KnowledgeEntry.objects.filter(is_public=True, is_active=True)
 
 
-def knowledge_search_public(q: str, *, topic: str = "") -> QuerySet[KnowledgeEntry]:
-    """Public entries matching every word of `q` (and `topic` when given), most used first."""
+def knowledge_browse_public(*, topic: str = "") -> QuerySet[KnowledgeEntry]:
+    """Public entries (of `topic` when given), most used first."""
     entries = knowledge_public()
     if topic:
         entries = entries.filter(topic=topic)
-    for word in (q or "")[:QUERY_MAX].split()[:WORDS_MAX]:
-        entries = entries.filter(Q(question__icontains=word) | Q(answer__icontains=word)
-                                 | Q(keywords__icontains=word))
     return entries.order_by("-use_count", "topic", "id")
 
 

@@ -18,7 +18,8 @@ from PIL import Image
 
 from onecity.hotline.enums import Satisfaction
 from onecity.hotline.models import Attachment, Case, CaseEvent, KnowledgeEntry
-from onecity.hotline.queries.knowledge_public import knowledge_search_public
+from onecity.hotline.queries.knowledge import knowledge_search
+from onecity.hotline.queries.knowledge_public import knowledge_browse_public
 from onecity.hotline.services import cases as svc
 from onecity.hotline.services.rating_link import rating_token_make, rating_url
 from onecity.hotline.tests.support import S, advance, register
@@ -255,19 +256,27 @@ def kb(topic, question, answer, keywords="", public=True, active=True, uses=0):
 
 
 @pytest.mark.django_db
-def test_knowledge_base_search_is_public_only_and_matches_every_word(client):
+def test_knowledge_base_search_is_public_only_and_ranked_by_words_matched(client):
     card = kb("社保", "社保卡丢了怎么补办？", "携带身份证到任一社保服务网点办理挂失补办。", "社会保障卡 挂失", uses=5)
     kb("社保", "内部：社保系统故障应急流程", "仅限话务员。", "社保 故障", public=False)
     kb("社保", "已停用的社保问题", "过时答复。", "社保", active=False)
     summit = kb("峰会", "数字中国峰会期间哪些道路管制？", "请关注交警发布的管制公告。", "交通 管制")
-    assert list(knowledge_search_public("社保")) == [card]
-    assert list(knowledge_search_public("社保卡 补办")) == [card]
-    assert list(knowledge_search_public("社保卡 峰会")) == []
-    assert list(knowledge_search_public("管制")) == [summit]
-    assert list(knowledge_search_public("挂失")) == [card]  # keywords count
-    assert list(knowledge_search_public("", topic="峰会")) == [summit]
+
+    def found(q, topic=""):
+        return [hit.public_id for hit in knowledge_search(q, public_only=True, topic=topic)]
+
+    assert found("社保") == [card.public_id]
+    # a whole sentence, as residents type it: jieba cuts it into words
+    assert found("我的社保卡丢了，怎么补办") == [card.public_id]
+    assert found("社保卡 峰会") == [card.public_id, summit.public_id]  # one word each; more used first
+    assert found("峰会期间道路管制") == [summit.public_id]
+    assert found("管制", topic="社保") == []
+    assert found("挂失") == [card.public_id]  # keywords count
+    assert list(knowledge_browse_public(topic="峰会")) == [summit]
     html = client.get("/hotline/answers/", {"q": "补办"}).content.decode()
     assert "社保卡丢了怎么补办？" in html and "数字中国峰会" not in html and "内部" not in html
+    html = client.get("/hotline/answers/", {"topic": "峰会"}).content.decode()
+    assert "数字中国峰会" in html and "社保卡丢了" not in html
     html = client.get("/hotline/answers/").content.decode()
     assert "社保 (1)" in html and "峰会 (1)" in html
 

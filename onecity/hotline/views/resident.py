@@ -22,7 +22,8 @@ from onecity.core.errors import ApplicationError, NotFound
 from onecity.core.masking import mask_phone
 from onecity.hotline.enums import Channel
 from onecity.hotline.forms_resident import RatingForm, RemindForm, ReopenForm, ReportForm
-from onecity.hotline.queries.knowledge_public import knowledge_search_public, knowledge_topics_public
+from onecity.hotline.queries.knowledge import knowledge_search
+from onecity.hotline.queries.knowledge_public import knowledge_browse_public, knowledge_topics_public
 from onecity.hotline.queries.resident_cases import resident_case_detail, resident_case_list
 from onecity.hotline.services import cases as case_services
 from onecity.hotline.services.attachments import attachment_get_for_actor, attachment_thumbnail, case_report
@@ -205,8 +206,10 @@ def answers(request):
     q = (request.GET.get("q") or "").strip()[:100]
     topic = (request.GET.get("topic") or "").strip()[:60]
     searching = bool(q or topic)
-    entries = list(knowledge_search_public(q, topic=topic)[:50]) if searching else \
-        list(knowledge_search_public("")[:10])
+    if q:
+        entries = knowledge_search(q, public_only=True, topic=topic, limit=50)
+    else:
+        entries = list(knowledge_browse_public(topic=topic)[:50 if topic else 10])
     return render(request, "hotline/resident/answers.html", {
         "q": q, "topic": topic, "entries": entries, "topics": knowledge_topics_public(), "searching": searching})
 
