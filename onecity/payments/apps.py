@@ -1,3 +1,4 @@
+"""福码 unified payments: bills, payment codes, channels, refunds, reconciliation and clearing."""
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -6,3 +7,11 @@ class PaymentsConfig(AppConfig):
     name = "onecity.payments"
     label = "payments"
     verbose_name = _("福码 payments")
+
+    def ready(self):
+        from onecity.core.navigation import nav_register
+
+        nav_register(area="resident", key="bills", label=_("Bills"), url_name="payments:bills", icon="receipt",
+                     order=30)
+        nav_register(area="staff", key="payments_console", label=_("Payee console"), url_name="payments:console",
+                     icon="cash", order=50, roles=("payee_cashier",))

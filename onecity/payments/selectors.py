@@ -14,7 +14,7 @@ from onecity.core.errors import PermissionDenied
 from onecity.payments import workflow
 from onecity.payments.access import bills_visible_to, cashier_payee_id
 from onecity.payments.enums import AttemptState, BillState, Channel
-from onecity.payments.models import Bill, BillBatch, BillEvent, PaymentAttempt
+from onecity.payments.models import Bill, BillBatch, BillEvent, PartnerClient, PaymentAttempt
 
 
 def bills_for_resident(*, actor) -> tuple[list[Bill], list[Bill]]:
@@ -153,3 +153,11 @@ def bill_export_rows(*, actor, filters: BillFilters) -> list[tuple]:
 def attempt_for_code(*, code, attempt_id: str) -> PaymentAttempt | None:
     """An attempt made with a code (its status page for whoever holds the code)."""
     return PaymentAttempt.objects.filter(public_id=str(attempt_id or ""), code=code).select_related("bill").first()
+
+
+def bill_for_client(*, client_id: str, bill_id: str) -> Bill | None:
+    """A bill of the payee a partner API client acts for (None: unknown, or another payee's)."""
+    partner = PartnerClient.objects.filter(client_id=client_id).first()
+    if partner is None:
+        return None
+    return Bill.objects.filter(public_id=str(bill_id or ""), payee_id=partner.payee_id).first()

@@ -1,5 +1,29 @@
-from django.urls import path  # noqa: F401  (the payments pages add their paths here)
+from django.urls import path
+
+from onecity.payments.views import codes, console, resident
 
 app_name = "payments"
 
-urlpatterns: list = []
+urlpatterns = [
+    # resident portal
+    path("", resident.bills, name="bills"),
+    path("bills/<str:bill_id>/", resident.bill_detail, name="bill"),
+    path("bills/<str:bill_id>/pay", resident.bill_pay, name="bill_pay"),
+    path("attempts/<str:attempt_id>/", resident.attempt_detail, name="attempt"),
+    # 福码 code URLs (the image routes first: <str:token> would also match "….svg")
+    path("c/<str:token>.svg", codes.code_svg, name="code_svg"),
+    path("c/<str:token>.png", codes.code_png, name="code_png"),
+    path("c/<str:token>", codes.code, name="code"),
+    path("c/<str:token>/pay", codes.code_pay, name="code_pay"),
+    path("c/<str:token>/attempts/<str:attempt_id>", codes.code_attempt, name="code_attempt"),
+    # payee console
+    path("console/", console.bills, name="console"),
+    path("console/bills/new", console.bill_new, name="console_bill_new"),
+    path("console/bills/<str:bill_id>/", console.bill_detail, name="console_bill"),
+    path("console/bills/<str:bill_id>/cancel", console.bill_cancel_view, name="console_bill_cancel"),
+    path("console/import", console.bills_import_view, name="console_import"),
+    path("console/import/template.csv", console.import_template, name="console_import_template"),
+    path("console/code", console.static_code, name="console_static_code"),
+    path("console/collections", console.collections, name="console_collections"),
+    path("console/export.<str:fmt>", console.export, name="console_export"),
+]
