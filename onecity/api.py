@@ -17,6 +17,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from onecity.core.errors import ApplicationError, RateLimited
 from onecity.identity.api_auth import ClientCredentialsBearer
 from onecity.identity.apis import router as identity_router
+from onecity.payments.apis import router as payments_router
 
 api = NinjaAPI(
     title="OneCity partner API",
@@ -87,3 +88,4 @@ def http_error(request, exc: HttpError):
 
 
 api.add_router("/", identity_router)
+api.add_router("/", payments_router)
