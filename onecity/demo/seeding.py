@@ -15,6 +15,8 @@ nothing. All random choices come from fixed seeds, so every machine gets the sam
 5. partner apps: OIDC clients of the province's apps and one local client for trying SSO.
 6. the 12345 hotline: categories, dispatch matrix, knowledge base, a year of requests in every
    state and the dispatch classifier trained on them (onecity/demo/hotline/loader.py).
+7. the 12345 statistics: the analytics read model rebuilt from that history, so the
+   dashboard has figures at once (the worker refreshes it afterwards).
 
 Data files live in `onecity/demo/data/`. The demo password of every account is
 DEMO_PASSWORD; it is hashed once and the hash is shared by the demo citizens (hashing a
@@ -486,6 +488,12 @@ def demo_city_seed(*, size: SeedSize = FULL, progress: Progress | None = None,
     from onecity.demo.hotline.loader import hotline_demo_seed  # step 6: the 12345 hotline (its own module)
 
     report.hotline = hotline_demo_seed(cases=size.hotline_cases, progress=progress)
+    if report.hotline.cases:  # step 7: the 12345 statistics of that history
+        from onecity.analytics.services import hotline_stats_rebuild
+
+        progress.start("analytics", "12345 statistics", 1)
+        hotline_stats_rebuild()
+        progress.advance("analytics")
     if report.created_anything:
         with transaction.atomic():
             audit_record(actor=None, action="demo.seed", object_type="demo_city", object_id="fuzhou", detail={
