@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from onecity.hotline.enums import CaseState
 from onecity.hotline.models import Case, CaseEvent
@@ -51,8 +52,8 @@ def test_report_dispatch_sign_handle_reply_and_rate(open_context, sign_in, lifec
     resident.get_by_label("反映内容").fill(TEXT)
     resident.get_by_label("所在区县").select_option(label=town.district.display_name())
     resident.get_by_label("详细地址").fill("五四路与湖东路交叉口东南角")
-    resident.get_by_role("button", name="提交").click()
-    resident.wait_for_url("**/hotline/report/done/**")
+    with resident.expect_navigation(url="**/hotline/report/done/**"):
+        resident.get_by_role("button", name="提交").click()
     case = Case.objects.get()
     assert (case.state, case.reporter, case.channel, case.district) == (
         CaseState.REGISTERED, town.resident, "web", town.district)
@@ -64,9 +65,9 @@ def test_report_dispatch_sign_handle_reply_and_rate(open_context, sign_in, lifec
     dispatcher.get_by_role("link", name=case.tracking_number).first.click()
     dispatcher.wait_for_url(f"**/hotline/desk/cases/{case.public_id}/")
     act(dispatcher, "accept", select={"分类": "城市管理 › 道路破损"}, button="受理")
-    assert dispatcher.locator("#case-state").inner_text() == "已受理"
+    expect(dispatcher.locator("#case-state")).to_have_text("已受理")  # waits for the htmx swap
     act(dispatcher, "dispatch", select={"承办单位": town.unit.display_name()}, button="派单")
-    assert dispatcher.locator("#case-state").inner_text() == "已派单"
+    expect(dispatcher.locator("#case-state")).to_have_text("已派单")
     case.refresh_from_db()
     assert (case.state, case.category, case.assigned_unit) == (CaseState.DISPATCHED, town.potholes, town.unit)
 
@@ -76,7 +77,9 @@ def test_report_dispatch_sign_handle_reply_and_rate(open_context, sign_in, lifec
     handler.get_by_role("link", name=case.tracking_number).first.click()
     handler.wait_for_url(f"**/hotline/desk/cases/{case.public_id}/")
     act(handler, "sign", button="签收")
+    expect(handler.locator("#case-state")).to_have_text("已签收")
     act(handler, "start", button="开始办理")
+    expect(handler.locator("#case-state")).to_have_text("办理中")
     act(handler, "reply", fields={"答复内容（市民可见）": "已组织市政工程处连夜修补，路面已恢复平整。"},
         button="办结回复")
     case.refresh_from_db()
@@ -86,8 +89,8 @@ def test_report_dispatch_sign_handle_reply_and_rate(open_context, sign_in, lifec
     resident.goto(f"/hotline/my/{case.public_id}/")
     assert "已组织市政工程处连夜修补" in resident.locator("main").inner_text()
     resident.get_by_label("满意", exact=True).check()
-    resident.get_by_role("button", name="提交评价").click()
-    resident.wait_for_load_state()
+    with resident.expect_navigation():
+        resident.get_by_role("button", name="提交评价").click()
     case.refresh_from_db()
     assert case.satisfaction == "satisfied"
     actions = list(CaseEvent.objects.filter(case=case).order_by("at", "id").values_list("action", flat=True))
