@@ -282,7 +282,10 @@ class UnionpaySandbox:
                       "orderId": r.out_trade_no, "txnTime": r.occurred_at.astimezone(CHINA).strftime(TIME_FORMAT),
                       "txnAmt": f"{r.amount_fen:012d}", "fee": f"{r.fee_fen:012d}", "accNo": r.payer_id,
                       "respCode": "00", "origQryId": r.trade_no if refund else ""}
-            lines.append(" ".join(values[name].ljust(w)[:w] for name, w in STATEMENT_FIELDS))
+            too_long = [name for name, w in STATEMENT_FIELDS if len(values[name]) > w]
+            if too_long:
+                raise ValueError(f"{', '.join(too_long)} too long for the settlement file layout")
+            lines.append(" ".join(values[name].ljust(w) for name, w in STATEMENT_FIELDS))
         net = sum(-r.amount_fen if r.kind == StatementKind.REFUND else r.amount_fen for r in rows)
         lines.append(f"TOTAL {len(rows)} {net} {sum(r.fee_fen for r in rows)}")
         return ("\r\n".join(lines) + "\r\n").encode("gbk")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -295,12 +296,15 @@ def _onecity(*args: str, stdin: str | None = None) -> subprocess.CompletedProces
                           capture_output=True, text=True, timeout=120, check=False)
 
 
-def test_console_exit_status_and_stderr():
-    good = _onecity("qr", "emv-decode", "-", stdin=EMVCO_SAMPLE + "\n")
-    assert good.returncode == 0, good.stderr
-    records = json.loads(good.stdout)["records"]
+def test_command_reads_standard_input(capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO(EMVCO_SAMPLE + "\n"))
+    call_command("qr", "emv-decode", "-")
+    records = json.loads(capsys.readouterr().out)["records"]
     assert records[8]["nested"][1] == {"id": "01", "name": "Merchant Name - Alternate Language", "length": 4,
                                        "value": "最佳运输"}
+
+
+def test_console_exit_status_and_stderr():
     bad = _onecity("qr", "emv-decode", "000201A102xx")
     assert bad.returncode == 1
     assert bad.stdout == ""
