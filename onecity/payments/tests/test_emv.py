@@ -309,3 +309,21 @@ def test_console_exit_status_and_stderr():
     assert bad.returncode == 1
     assert bad.stdout == ""
     assert bad.stderr == "CommandError: 不是有效的EMVCo付款码：第6个字符处的记录编号'A1'不是两位数字。\n"
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.one_of(
+    st.text(max_size=80),
+    st.text(alphabet="0123456789ABCDEF *.", max_size=80),
+    st.tuples(st.sampled_from([EMVCO_SAMPLE, PIX_SAMPLE]), st.integers(0, 300), st.text(min_size=1, max_size=3)).map(
+        lambda t: t[0][:t[1] % len(t[0])] + t[2] + t[0][t[1] % len(t[0]) + 1:]),
+))
+def test_any_text_decodes_or_raises_emv_error(text):
+    """A scanner hands us whatever it read: the only failure is an EmvError with a reason."""
+    try:
+        decoded = decode(text)
+    except EmvError as exc:
+        assert str(exc)
+    else:
+        assert checksum(text[:-4]) == decoded.crc.upper()
+        assert decoded.records[0].id == "00" and decoded.records[-1].id == "63"
