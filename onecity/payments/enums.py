@@ -17,7 +17,7 @@ class BillKind(models.TextChoices):
 
 
 class BillState(models.TextChoices):
-    ISSUED = "issued", _("Due")
+    ISSUED = "issued", pgettext_lazy("bill", "Due")
     PARTIALLY_PAID = "partially_paid", _("Partly paid")
     OVERDUE = "overdue", _("Overdue")
     PAID = "paid", _("Paid")
@@ -48,7 +48,7 @@ class AttemptState(models.TextChoices):
     CREATED = "created", pgettext_lazy("payment attempt", "Created")
     PENDING = "pending", _("Waiting for the payment app")
     SUCCEEDED = "succeeded", _("Succeeded")
-    FAILED = "failed", _("Failed")
+    FAILED = "failed", pgettext_lazy("payment", "Failed")
     CANCELLED = "cancelled", pgettext_lazy("payment attempt", "Cancelled")
     EXPIRED = "expired", _("Expired")
 
@@ -71,7 +71,7 @@ class RefundState(models.TextChoices):
     APPROVED = "approved", _("Approved")
     REJECTED = "rejected", _("Rejected")
     SUCCEEDED = "succeeded", _("Refunded")
-    FAILED = "failed", _("Failed")
+    FAILED = "failed", pgettext_lazy("payment", "Failed")
 
 
 class CodeKind(models.TextChoices):

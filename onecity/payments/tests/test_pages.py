@@ -83,7 +83,8 @@ def test_console_needs_cashier_role(client, city):
 
 
 @pytest.mark.parametrize(("ua", "template_text"), [
-    (ALIPAY, "Alipay"), ("MicroMessenger/8.0", "WeChat"), ("UnionPay/1.0", "UnionPay"), ("eFuzhou/3.2.0", "e福州"),
+    (ALIPAY, "用支付宝支付"), ("MicroMessenger/8.0", "用微信支付"), ("UnionPay/1.0", "用银联支付"),
+    ("eFuzhou/3.2.0", "用e福州 App支付"),
 ])
 def test_code_url_routes_by_app(client, city, ua, template_text):
     bill = issue(city)
@@ -132,10 +133,10 @@ def test_tampered_and_expired_code_pages(client, city, clock):
     bill = issue(city)
     issued = code_dynamic_issue(actor=None, bill_id=bill.public_id)
     bad = client.get(reverse("payments:code", args=[issued.token[:-2] + "xx"]))
-    assert bad.status_code == 404 and "not valid" in bad.content.decode()
+    assert bad.status_code == 404 and "这个支付码无效" in bad.content.decode()
     clock.advance(minutes=16)
     expired = client.get(reverse("payments:code", args=[issued.token]))
-    assert expired.status_code == 410 and "expired" in expired.content.decode()
+    assert expired.status_code == 410 and "这个支付码已过期" in expired.content.decode()
     assert client.post(reverse("payments:code_pay", args=[issued.token]), {"idem": "e"},
                        headers={"User-Agent": ALIPAY}).status_code == 410
     assert PaymentAttempt.objects.count() == 0
