@@ -142,7 +142,9 @@ def bill_clean(data: BillInput, *, today: dt.date | None = None) -> CleanBill:
     return CleanBill(data=clean, resident_id=found.user_id if found else None, phone=phone, id_number=id_number)
 
 
-def _payee_for(*, actor, client_id: str) -> int:
+def _payee_for(*, actor, client_id: str, payee_id: int | None) -> int:
+    if actor is None and not client_id and payee_id is not None:  # the system (demo seed, jobs)
+        return payee_id
     if client_id:
         partner = PartnerClient.objects.filter(client_id=client_id).first()
         if partner is None:
@@ -194,14 +196,16 @@ def bill_create_row(*, payee_id: int, clean: CleanBill, actor, client_id: str = 
 
 
 @transaction.atomic
-def bill_issue(*, actor, data: BillInput, client_id: str = "", idempotency_key: str = "") -> Bill:
-    """Issue one bill for the actor's payee unit (a payee cashier) or a partner API client's.
+def bill_issue(*, actor, data: BillInput, client_id: str = "", idempotency_key: str = "",
+               payee_id: int | None = None) -> Bill:
+    """Issue one bill for the actor's payee unit (a payee cashier), a partner API client's, or —
+    for the system (actor None, no client) — the payee `payee_id`.
 
     Idempotent twice over: a non-empty `external_ref` already used by the payee for the same
     bill returns that bill (a different bill → 409); an `idempotency_key` (partner API) already
     used with the same request returns the same bill (a different request → 422).
     """
-    payee_id = _payee_for(actor=actor, client_id=client_id)
+    payee_id = _payee_for(actor=actor, client_id=client_id, payee_id=payee_id)
     clean = bill_clean(data)
     client_key = client_key_for(actor=actor, client_id=client_id)
     fingerprint = request_hash({"payee": payee_id, **clean.fingerprint()})
