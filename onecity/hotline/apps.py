@@ -22,3 +22,5 @@ class HotlineConfig(AppConfig):
                      icon="briefcase", order=33, roles=("department_handler",))
         nav_register(area="staff", key="hotline_supervision", label=_("Supervision"),
                      url_name="hotline:desk_supervision", icon="eye-check", order=34, roles=("supervisor",))
+        nav_register(area="staff", key="hotline_hotspots", label=_("Hot spots"), url_name="hotline:desk_hotspots",
+                     icon="flame", order=35, roles=("supervisor", "administrator"))

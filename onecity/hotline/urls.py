@@ -37,6 +37,7 @@ urlpatterns += [  # staff desk: dispatch, department and supervision queues, the
     path("desk/dispatch/", desk.desk_dispatch, name="desk_dispatch"),
     path("desk/unit/", desk.desk_unit, name="desk_unit"),
     path("desk/supervision/", desk.desk_supervision, name="desk_supervision"),
+    path("desk/hotspots/", desk.desk_hotspots, name="desk_hotspots"),
     path("desk/cases/<str:public_id>/", desk.desk_case, name="desk_case"),
     path("desk/cases/<str:public_id>/<str:action>/", desk.desk_case_act, name="desk_case_act"),
 ]

@@ -5,7 +5,10 @@
 - `desk_case_act`: POST one action; calls the matching service. htmx requests get the case body
   (or one queue row) back without a page reload; errors are shown in place (status 422 for
   htmx so it swaps; otherwise the service's own status: 403, 409, 400 or 422 for a field).
-- `desk_dispatch`, `desk_unit`, `desk_supervision`: the three queues with filters.
+- `desk_dispatch`, `desk_unit`, `desk_supervision`: the three queues with filters; the new and
+  manual queues show each request's possible duplicates (queries/similar.py) with a merge button.
+- `desk_hotspots`: for supervisors and administrators, the hot spots of a recent window
+  (queries/hotspots.py) with their charts.
 
 Views are thin: cases are loaded through hotline.access (another unit's case is a 404), rules
 live in the services.
@@ -31,6 +34,7 @@ from onecity.hotline import forms_desk
 from onecity.hotline.access import access_case_by_id, holder_for_state, hotline_roles
 from onecity.hotline.models import Case
 from onecity.hotline.queries import desk as q
+from onecity.hotline.queries import hotspots as hs
 from onecity.hotline.queries import similar
 from onecity.hotline.selectors import case_get_for_actor
 from onecity.hotline.services import cases as svc
@@ -500,3 +504,45 @@ def desk_supervision(request):
                "supervision notice (督办) or a reminder (催办), or to close or redo it after review."),
         tabs=tabs, tab=tab, page=page, queue=tab, filter_form=form)
 
+
+
+# --- hot spots -----------------------------------------------------------------------------------
+HOTSPOT_ROLES = ("supervisor", "administrator")
+HOTSPOT_WINDOWS = (("24h", gettext_lazy("Last 24 hours")), ("7d", gettext_lazy("Last 7 days")),
+                   ("30d", gettext_lazy("Last 30 days")))
+
+
+@dataclass(frozen=True)
+class HotspotRow:
+    hotspot: hs.Hotspot
+    district: str
+    category: str  # "" when not categorised
+
+
+def _district_label(org) -> str:
+    """鼓楼区 rather than 福州市鼓楼区人民政府 in Chinese; the English name otherwise."""
+    name = org.display_name()
+    return org.short_name if org.short_name and name == org.name else name
+
+
+@require_GET
+@staff_required(*HOTSPOT_ROLES)
+def desk_hotspots(request):
+    """Hot spots of a recent window (queries/hotspots.py): what is rising, where."""
+    window = hs.window_or_default(request.GET.get("window"))
+    report = hs.hotspot_report(window=window)
+    districts = {pk: _district_label(org) for pk, org in
+                 _org_names({d for d, _c, _n in report.heat} | {h.district_id for h in report.hotspots}).items()}
+    codes = {c for _d, c, _n in report.heat} | {h.category_code for h in report.hotspots}
+    categories = hs.category_names(codes)
+    window_label = dict(HOTSPOT_WINDOWS)[window]
+    return render(request, "hotline/desk/hotspots.html", {
+        "report": report, "window": window, "windows": HOTSPOT_WINDOWS, "min_requests": hs.MIN_REQUESTS,
+        "rows": [HotspotRow(h, districts.get(h.district_id, ""), categories.get(h.category_code, h.category_code))
+                 for h in report.hotspots],
+        "can_open_cases": bool(hotline_roles(_actor(request))),
+        "rising_chart": hs.rising_chart(report, district_names=districts, now_label=str(window_label),
+                                        before_label=str(_("Previous period"))),
+        "heat_chart": hs.heat_chart(report, district_names=districts, category_names=categories,
+                                    uncategorised=str(_("Not categorised"))),
+    })
