@@ -494,6 +494,9 @@ def demo_city_seed(*, size: SeedSize = FULL, progress: Progress | None = None,
         progress.start("analytics", "12345 statistics", 1)
         hotline_stats_rebuild()
         progress.advance("analytics")
+    from onecity.demo.payments import payments_demo_seed  # step 8: 福码 bills of the payee units
+
+    payments_demo_seed(progress=progress)
     if report.created_anything:
         with transaction.atomic():
             audit_record(actor=None, action="demo.seed", object_type="demo_city", object_id="fuzhou", detail={

@@ -1,0 +1,92 @@
+"""Demo bills (福码 payments): every one of the 32 payee units issues realistic bills to demo
+citizens — tuition and boarding at schools, hospital fees, water, electricity and gas, P+R
+parking — and about a third of them were paid in the last 30 days through the four channels,
+so the payee consoles have collections to show. 林志远 (13800138000) has several bills due.
+
+Deterministic (a fixed random seed) and idempotent: each bill has an external reference, so a
+second run issues nothing new. Written through the payments services, as the system.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+from django.utils import timezone
+
+from onecity.identity.enums import OrganizationKind, UserKind
+from onecity.identity.models import Organization, User
+from onecity.payments.enums import Channel
+from onecity.payments.models import Bill
+from onecity.payments.services.attempts import attempt_create, attempt_mark_succeeded, attempt_submit
+from onecity.payments.services.bills import BillInput, bill_issue
+
+RANDOM_SEED = 20261124
+DEMO_PHONE = "13800138000"
+TERM = "2026年秋季学期"
+
+# payee type → [(kind, title, amount range in fen, allow part payments)]
+CATALOGUE = {
+    "school": [("tuition", f"{TERM}学费", (80000, 250000), True), ("boarding", f"{TERM}住宿费", (60000, 120000), False),
+               ("other", f"{TERM}教材费", (18000, 42000), False)],
+    "hospital": [("hospital", "门诊医疗费", (8600, 68000), False), ("hospital", "住院预交金", (200000, 500000), True),
+                 ("hospital", "体检费", (35000, 98000), False)],
+    "utility": [("utility", "2026年11月水费", (3600, 16800), False)],
+    "transit": [("parking", "P+R 停车场月租（2026年12月）", (15000, 30000), False)],
+}
+UTILITY_TITLES = {"水务": "2026年11月水费", "电力": "2026年11月电费", "燃气": "2026年11月燃气费"}
+#: 林志远's bills: at each of these payee units one is due and one was paid
+DEMO_PAYEES = ("福州第一中学", "福建省立医院", "福州水务集团有限公司", "国网福建省电力有限公司福州供电公司",
+               "福州公交集团有限公司")
+CHANNELS = [Channel.ALIPAY, Channel.WECHAT, Channel.ALIPAY, Channel.UNIONPAY, Channel.CITY_WALLET]
+
+
+def _title(payee: Organization, base: str) -> str:
+    if payee.payee_type == "utility":
+        for word, title in UTILITY_TITLES.items():
+            if word in payee.name:
+                return title
+    return base
+
+
+def payments_demo_seed(*, progress, bills_per_payee: int = 8) -> int:
+    """Issue the demo bills that are missing and pay some of them; returns bills created."""
+    rng = random.Random(RANDOM_SEED)
+    payees = list(Organization.objects.filter(kind=OrganizationKind.PAYEE, is_active=True).order_by("uscc"))
+    citizens = list(User.objects.filter(kind=UserKind.CITIZEN, is_active=True).order_by("date_joined", "id")
+                    .only("id", "phone")[:60])
+    if not payees or not citizens:
+        return 0
+    demo = next((c for c in citizens if c.phone == DEMO_PHONE), None)
+    others = [c for c in citizens if c is not demo] or citizens
+    today = timezone.localdate()
+    before = Bill.objects.count()
+    existing = set(Bill.objects.filter(external_ref__startswith="DEMO-").values_list("payee_id", "external_ref"))
+    progress.start("bills", "Bills (福码)", len(payees) * bills_per_payee)
+    for payee in payees:
+        items = CATALOGUE.get(payee.payee_type, [("other", "服务费", (5000, 20000), False)])
+        for n in range(bills_per_payee):
+            kind, base, (low, high), partial = items[n % len(items)]
+            # 林志远 gets the first bill of a school, a hospital, the water company and a transit operator
+            citizen = rng.choice(others)
+            amount = rng.randrange(low // 100, high // 100) * 100
+            due = today + dt.timedelta(days=rng.randrange(5, 45))
+            ref = f"DEMO-{payee.uscc[-6:]}-{n:03d}"
+            pay = rng.random() < 0.35
+            if demo is not None and payee.name in DEMO_PAYEES and n in (0, 1):
+                citizen, pay = demo, n == 1  # 林志远: one bill due and one paid at each of these units
+            channel = rng.choice(CHANNELS)
+            paid_at = timezone.now() - dt.timedelta(days=rng.randrange(0, 30), hours=rng.randrange(0, 10))
+            progress.advance("bills")
+            if (payee.pk, ref) in existing:
+                continue
+            bill = bill_issue(actor=None, payee_id=payee.pk, data=BillInput(
+                kind=kind, title=_title(payee, base), amount_fen=amount, due_date=due, resident_phone=citizen.phone,
+                allow_partial=partial, min_partial_fen=(amount // 4 // 100) * 100 if partial else 0,
+                external_ref=ref))
+            if pay:
+                attempt = attempt_create(bill_id=bill.public_id, channel=channel, amount_fen=amount,
+                                         idempotency_key=f"demo-{ref}", actor=None)
+                attempt_submit(attempt_id=attempt.public_id, channel_trade_no=f"DEMO{ref.replace('-', '')}")
+                attempt_mark_succeeded(attempt_id=attempt.public_id, amount_fen=amount, at=paid_at)
+    return Bill.objects.count() - before
