@@ -222,9 +222,9 @@ OTP_MAX_ATTEMPTS = 5
 HOTLINE_AUTO_DISPATCH_THRESHOLD = float(env("ONECITY_HOTLINE_THRESHOLD", "0.85"))
 HOTLINE_RETRAIN_MIN_NEW = int(env("ONECITY_HOTLINE_RETRAIN_MIN_NEW", "200"))
 # Duplicate suggestions: open requests of the same district filed within this many days, whose text is at
-# least this similar (character n-gram TF-IDF cosine, 0..1; docs/decisions/0012-hotline-duplicates-and-hotspots.md)
+# least this similar (character bigram TF-IDF cosine, 0..1; docs/decisions/0012-hotline-duplicates-and-hotspots.md)
 HOTLINE_SIMILAR_DAYS = int(env("ONECITY_HOTLINE_SIMILAR_DAYS", "30"))
-HOTLINE_SIMILAR_THRESHOLD = float(env("ONECITY_HOTLINE_SIMILAR_THRESHOLD", "0.3"))
+HOTLINE_SIMILAR_THRESHOLD = float(env("ONECITY_HOTLINE_SIMILAR_THRESHOLD", "0.2"))
 
 # --- personal data protection ----------------------------------------------------------------
 FIELD_ENCRYPTION_KEYS = [k.strip() for k in env("ONECITY_FIELD_KEYS").split(",") if k.strip()] or [
