@@ -41,7 +41,7 @@ class Channel(models.TextChoices):
     ALIPAY = "alipay", _("Alipay")
     WECHAT = "wechat", pgettext_lazy("payment channel", "WeChat Pay")
     UNIONPAY = "unionpay", _("UnionPay")
-    CITY_WALLET = "city_wallet", _("e福州 wallet")
+    CITY_WALLET = "city_wallet", _("e-Fuzhou wallet")
 
 
 class AttemptState(models.TextChoices):
@@ -93,5 +93,5 @@ class ScanApp(models.TextChoices):
     ALIPAY = "alipay", _("Alipay")
     WECHAT = "wechat", pgettext_lazy("scanning app", "WeChat")
     UNIONPAY = "unionpay", _("UnionPay")
-    CITY_APP = "city_app", _("e福州 app")
+    CITY_APP = "city_app", _("e-Fuzhou app")
     BROWSER = "browser", _("Web browser")

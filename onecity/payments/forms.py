@@ -19,7 +19,7 @@ class BillIssueForm(forms.Form):
     resident_phone = forms.CharField(label=_("Payer's mobile number"), max_length=20, required=False)
     payer_id_number = forms.CharField(label=_("Payer's resident ID number"), max_length=18, required=False)
     payer_name = forms.CharField(label=_("Payer's name"), max_length=40, required=False,
-                                 help_text=_("Needed only when the payer has not registered with e福州."))
+                                 help_text=_("Needed only when the payer has not registered with e-Fuzhou."))
     allow_partial = forms.BooleanField(label=_("Allow part payments"), required=False)
     min_partial = forms.CharField(label=_("Smallest part payment (yuan)"), max_length=20, required=False)
     external_ref = forms.CharField(label=_("Your reference"), max_length=64, required=False,

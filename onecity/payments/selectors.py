@@ -118,8 +118,8 @@ def collections_chart(days: list[CollectionDay]) -> dict:
     """An ECharts option: stacked bars per channel (yuan), one bar per day."""
     return {
         "tooltip": {"trigger": "axis"},
-        "legend": {"data": [str(label) for label in Channel.labels]},
-        "grid": {"left": 56, "right": 16, "bottom": 32, "top": 40},
+        "legend": {"data": [str(label) for label in Channel.labels], "top": 0},
+        "grid": {"left": 56, "right": 16, "bottom": 32, "top": 48},
         "xAxis": {"type": "category", "data": [f"{d.day:%m-%d}" for d in days]},
         "yAxis": {"type": "value", "name": "¥"},
         "series": [{"name": str(label), "type": "bar", "stack": "total",

@@ -129,7 +129,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('public_id', models.CharField(default=onecity.core.ids.new_public_id, editable=False, max_length=26, unique=True)),
-                ('channel', models.CharField(choices=[('alipay', 'Alipay'), ('wechat', 'WeChat Pay'), ('unionpay', 'UnionPay'), ('city_wallet', 'e福州 wallet')], max_length=16, verbose_name='channel')),
+                ('channel', models.CharField(choices=[('alipay', 'Alipay'), ('wechat', 'WeChat Pay'), ('unionpay', 'UnionPay'), ('city_wallet', 'e-Fuzhou wallet')], max_length=16, verbose_name='channel')),
                 ('amount_fen', models.PositiveBigIntegerField(verbose_name='amount (fen)')),
                 ('excess_fen', models.PositiveBigIntegerField(default=0)),
                 ('refunded_fen', models.PositiveBigIntegerField(default=0)),
@@ -161,7 +161,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('public_id', models.CharField(default=onecity.core.ids.new_public_id, editable=False, max_length=26, unique=True)),
-                ('channel', models.CharField(choices=[('alipay', 'Alipay'), ('wechat', 'WeChat Pay'), ('unionpay', 'UnionPay'), ('city_wallet', 'e福州 wallet')], max_length=16, verbose_name='channel')),
+                ('channel', models.CharField(choices=[('alipay', 'Alipay'), ('wechat', 'WeChat Pay'), ('unionpay', 'UnionPay'), ('city_wallet', 'e-Fuzhou wallet')], max_length=16, verbose_name='channel')),
                 ('headers', models.JSONField(default=dict)),
                 ('body', models.TextField()),
                 ('body_sha256', models.CharField(db_index=True, max_length=64)),

@@ -52,11 +52,11 @@ class CodeProblem(StrEnum):
 
 def code_problem_message(problem: CodeProblem | str) -> str:
     return {
-        CodeProblem.TAMPERED: _("This payment code is not valid: it was not issued by e福州 or it was changed. "
+        CodeProblem.TAMPERED: _("This payment code is not valid: it was not issued by e-Fuzhou or it was changed. "
                                 "Do not pay with it; ask the payee for a new code."),
         CodeProblem.UNKNOWN: _("This payment code is not valid. Ask the payee for a new code."),
         CodeProblem.EXPIRED: _("This payment code has expired (bill codes are valid for 15 minutes). Open the "
-                               "bill in e福州 or ask the payee for a new code."),
+                               "bill in e-Fuzhou or ask the payee for a new code."),
         CodeProblem.REVOKED: _("This payment code was withdrawn by the payee. Ask the payee for a new code."),
         CodeProblem.BILL_CLOSED: _("This bill cannot be paid any more: it is paid or was cancelled."),
     }[CodeProblem(problem)]

@@ -83,7 +83,7 @@ def bill_new(request):
         except ApplicationError as exc:
             form.add_error(exc.field if exc.field in ISSUE_FIELDS else None, str(exc.message))
         else:
-            messages.success(request, _("The bill was issued. The payer sees it in e福州 now."))
+            messages.success(request, _("The bill was issued. The payer sees it in e-Fuzhou now."))
             return redirect("payments:console_bill", bill_id=bill.public_id)
     return render(request, "payments/console/bill_new.html", {"form": form},
                   status=422 if request.method == "POST" else 200)
