@@ -5,8 +5,10 @@ not accepted or merged) the actor may see, in the same district, filed at most
 settings.HOTLINE_SIMILAR_DAYS (default 30) days before it. The district and the date are
 filtered in SQL, so only a few hundred texts are compared. Chinese is written without spaces,
 so the texts (title and text, normalised like the classifier's: NFKC, lower case, digits as 0)
-become character bigram TF-IDF vectors fitted on that candidate set; the cosine of two
-vectors is their similarity. Those at or above settings.HOTLINE_SIMILAR_THRESHOLD are returned,
+become character bigram TF-IDF vectors; the cosine of two vectors is their similarity. The
+weights (IDF) are fitted on the whole city's requests of the same period (at most the newest
+BACKGROUND), not on the candidates alone: when ten residents report one burst water main, the
+candidates are mostly about it, and fitted on them alone its own words would count for little. Those at or above settings.HOTLINE_SIMILAR_THRESHOLD are returned,
 most similar first, at most five (docs/decisions/0012-hotline-duplicates-and-hotspots.md).
 
 `similar_for_cases` does a whole queue page at once: one query and one vectorisation per
@@ -32,6 +34,8 @@ LIMIT = 5
 #: at most this many candidates per district (the newest); a district never files more than a
 #: few hundred open requests a month
 MAX_CANDIDATES = 2000
+#: the IDF is fitted on at most this many of the city's newest requests of the period
+BACKGROUND = 3000
 CASE_RELATED = ("category", "district")
 
 
@@ -74,7 +78,17 @@ def similar_for_cases(*, actor, cases, limit: int = LIMIT) -> dict[int, list[Sim
     by_district: dict[int, list[Case]] = defaultdict(list)
     for case in cases:
         by_district[case.district_id].append(case)
+    if not cases:
+        return out
     window, threshold = similar_window(), similar_threshold()
+    since = min(case.created_at for case in cases) - window
+    # only word statistics are read from these (nothing of them is shown): every request counts
+    background = Case.objects.filter(created_at__gte=since).order_by("-created_at", "-id")
+    texts = [normalise(f"{title} {text}") for title, text in background.values_list("title", "text")[:BACKGROUND]]
+    try:
+        vectorizer = char_vectorizer().fit(texts + [case_text(case) for case in cases])
+    except ValueError:  # no text at all
+        return out
     for district_id, group in by_district.items():
         since = min(case.created_at for case in group) - window
         candidates = list(
@@ -85,10 +99,7 @@ def similar_for_cases(*, actor, cases, limit: int = LIMIT) -> dict[int, list[Sim
             continue
         known = {c.pk for c in candidates}
         documents = candidates + [case for case in group if case.pk not in known]
-        try:
-            matrix = char_vectorizer().fit_transform([case_text(c) for c in documents])
-        except ValueError:  # no text at all (every document empty)
-            continue
+        matrix = vectorizer.transform([case_text(c) for c in documents])
         index = {c.pk: i for i, c in enumerate(documents)}
         # rows are L2-normalised, so the dot product is the cosine
         scores = (matrix[[index[case.pk] for case in group]] @ matrix[:len(candidates)].T).toarray()

@@ -68,7 +68,7 @@ def test_suggests_open_similar_requests_of_the_same_district_best_first(city, ca
 def test_threshold_and_window_are_settings(city, cases, settings):
     settings.HOTLINE_SIMILAR_THRESHOLD = 0.999
     assert ids(similar_open_cases(actor=city.dispatcher, case=cases["case"])) == [cases["same_text"].public_id]
-    settings.HOTLINE_SIMILAR_THRESHOLD = 0.3
+    settings.HOTLINE_SIMILAR_THRESHOLD = 0.2
     settings.HOTLINE_SIMILAR_DAYS = 60
     found = ids(similar_open_cases(actor=city.dispatcher, case=cases["case"]))
     assert found == [cases["same_text"].public_id, cases["dispatched"].public_id, cases["paraphrase"].public_id,
