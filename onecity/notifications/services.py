@@ -33,6 +33,7 @@ from onecity.core.crypto import lookup_hash
 from onecity.core.errors import ApplicationError, NotFound
 from onecity.core.masking import mask_phone, mask_text
 from onecity.core.validators import normalise_phone, validate_phone
+from onecity.notifications.dto import OutboxMessage
 from onecity.notifications.enums import Channel, MessageState
 from onecity.notifications.gateways import GatewayError, gateway_for
 from onecity.notifications.models import Message
@@ -60,14 +61,9 @@ def _schedule_delivery(message_id: int) -> None:
     transaction.on_commit(lambda: message_deliver_task(message_id))
 
 
-@transaction.atomic
-def message_enqueue(*, channel: str, template: str, body: str, recipient=None, address: str = "",
-                    subject: str = "") -> Message:
-    """Put a message in the outbox and schedule its delivery after commit.
-
-    SMS needs a mobile number in `address`, e-mail an address, in-app a `recipient` user.
-    """
-    now = timezone.now()
+def _outbox_row(*, channel: str, template: str, body: str, recipient=None, address: str = "", subject: str = "",
+                now) -> Message:
+    """A checked, unsaved outbox row (ApplicationError for a missing or malformed address)."""
     address = (address or "").strip()
     if channel == Channel.SMS:
         try:
@@ -89,7 +85,7 @@ def message_enqueue(*, channel: str, template: str, body: str, recipient=None, a
         raise ApplicationError(_("Unknown message channel."), code="message_channel")
 
     in_app = channel == Channel.IN_APP
-    message = Message.objects.create(
+    return Message(
         channel=channel,
         recipient=recipient,
         address=address,
@@ -103,9 +99,37 @@ def message_enqueue(*, channel: str, template: str, body: str, recipient=None, a
         sent_at=now if in_app else None,
         created_at=now,
     )
-    if not in_app:
+
+
+@transaction.atomic
+def message_enqueue(*, channel: str, template: str, body: str, recipient=None, address: str = "",
+                    subject: str = "") -> Message:
+    """Put a message in the outbox and schedule its delivery after commit.
+
+    SMS needs a mobile number in `address`, e-mail an address, in-app a `recipient` user.
+    """
+    message = _outbox_row(channel=channel, template=template, body=body, recipient=recipient, address=address,
+                          subject=subject, now=timezone.now())
+    message.save(force_insert=True)
+    if message.channel != Channel.IN_APP:
         _schedule_delivery(message.pk)
     return message
+
+
+@transaction.atomic
+def message_enqueue_many(*, messages: list[OutboxMessage]) -> list[Message]:
+    """`message_enqueue` for several messages at once: every message checked first (one bad
+    address and none is queued), then one INSERT, and each delivery scheduled after commit."""
+    now = timezone.now()
+    rows = [_outbox_row(channel=m.channel, template=m.template, body=m.body, recipient=m.recipient,
+                        address=m.address, subject=m.subject, now=now) for m in messages]
+    if not rows:
+        return []
+    created = Message.objects.bulk_create(rows)
+    for message in created:
+        if message.channel != Channel.IN_APP:
+            _schedule_delivery(message.pk)
+    return created
 
 
 def message_deliver(*, message_id: int) -> Message | None:
