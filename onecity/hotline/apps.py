@@ -9,6 +9,9 @@ class HotlineConfig(AppConfig):
 
     def ready(self):
         from onecity.core.navigation import nav_register
+        from onecity.hotline.reference import connect_signals
+
+        connect_signals()
 
         nav_register(area="resident", key="hotline_report", label=_("12345 report"), url_name="hotline:report",
                      icon="message-report", order=40)

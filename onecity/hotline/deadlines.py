@@ -16,11 +16,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Q
-
 from onecity.core import calendar
+from onecity.hotline import reference
 from onecity.hotline.enums import TimeUnit, Urgency
-from onecity.hotline.models import Category, TimeLimitRule
 
 
 @dataclass(frozen=True)
@@ -46,22 +44,11 @@ DEFAULT_LIMITS = {
 }
 
 
-def _limit(rule: TimeLimitRule) -> TimeLimit:
-    return TimeLimit(rule.sign_within, rule.sign_unit, rule.handle_within, rule.handle_unit)
-
-
 def time_limit_for(*, category_id: int | None, urgency: str) -> TimeLimit:
-    chain: list[int | None] = []
-    if category_id is not None:
-        chain.append(category_id)
-        parent_id = Category.objects.filter(pk=category_id).values_list("parent_id", flat=True).first()
-        if parent_id:
-            chain.append(parent_id)
-    wanted = Q(category__isnull=True)
-    if chain:
-        wanted |= Q(category_id__in=chain)
-    rules = {r.category_id: r for r in TimeLimitRule.objects.filter(wanted, urgency=urgency)}
-    for key in [*chain, None]:
-        if key in rules:
-            return _limit(rules[key])
-    return DEFAULT_LIMITS.get(urgency, DEFAULT_LIMITS[Urgency.NORMAL])
+    """The rule for (category, urgency), its parent's, the default row's, else DEFAULT_LIMITS.
+    Read from the per-process copy of the reference data (reference.py): no query beyond its
+    check."""
+    rule = reference.rule_for(category_id=category_id, urgency=urgency)
+    if rule is None:
+        return DEFAULT_LIMITS.get(urgency, DEFAULT_LIMITS[Urgency.NORMAL])
+    return TimeLimit(rule.sign_within, rule.sign_unit, rule.handle_within, rule.handle_unit)

@@ -9,6 +9,7 @@ checks, but only one UPDATE ... WHERE state = <observed> matches; the other gets
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils import timezone
@@ -59,12 +60,57 @@ def load_for(actor, case_id: str, action: str, *, condition: str | None = None) 
     """The case (NotFound unless visible), and the transition `action` from its state, checked
     against the actor's roles (PermissionDenied) and the state (409)."""
     case = access_case_by_id(actor, case_id)
-    transition = workflow.transition_for(action, case.state, condition)
+    return case, transition_checked(actor, case, action, condition=condition)
+
+
+def transition_checked(actor, case: Case, action: str, *, state: str | None = None,
+                       condition: str | None = None) -> workflow.Transition:
+    """The transition `action` from `state` (default: the case's state), checked against the
+    state (409) and the actor's roles on the case (PermissionDenied)."""
+    transition = workflow.transition_for(action, state or case.state, condition)
     if transition is None:
         raise state_error(case, action)
     if not transition.roles & acting_roles(actor, case):
         raise PermissionDenied()
-    return case, transition
+    return transition
+
+
+@dataclass(frozen=True)
+class Step:
+    """One transition of a chain applied at once (`apply_steps`)."""
+
+    transition: workflow.Transition
+    updates: dict[str, Any] = field(default_factory=dict)
+    note: str = ""
+    data: dict[str, Any] | None = None
+
+
+def apply_steps(*, actor, case: Case, steps: list[Step], now: dt.datetime) -> Case:
+    """Move `case` along several transitions, each starting where the one before ended (checked
+    here), as one change: one conditional UPDATE on the observed state with every step's updates
+    and the last state reached, and one event row per step, in order, with one INSERT. The case
+    object is updated in memory (no reload). Raises the "changed meanwhile" error when the case
+    left its observed state."""
+    state = case.state
+    fields: dict[str, Any] = {"updated_at": now}
+    for step in steps:
+        if step.transition.source != state:
+            raise ValueError(f"{step.transition.action} does not start from {state}")
+        fields.update(step.updates)
+        if step.transition.target is not None:
+            state = step.transition.target
+            fields.update(state=state, state_entered_at=now)
+    if not Case.objects.filter(pk=case.pk, state=case.state).update(**fields):
+        raise conflict_error()
+    events, state = [], case.state
+    for step in steps:
+        events.append(CaseEvent(case=case, actor=actor_or_none(actor), action=step.transition.action, from_state=state,
+                                to_state=step.transition.target or "", note=step.note, data=step.data or {}, at=now))
+        state = step.transition.target or state
+    CaseEvent.objects.bulk_create(events)
+    for name, value in fields.items():
+        setattr(case, name, value)
+    return case
 
 
 def apply(*, actor, case: Case, transition: workflow.Transition, updates: dict[str, Any] | None = None,

@@ -16,13 +16,21 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from onecity.core.errors import ApplicationError, NotFound
-from onecity.hotline import workflow
+from onecity.hotline import reference, workflow
 from onecity.hotline.access import access_case_by_id
 from onecity.hotline.deadlines import time_limit_for
 from onecity.hotline.enums import Action, CaseState, Satisfaction, Urgency
 from onecity.hotline.models import Case, Category
 from onecity.hotline.services import notify
-from onecity.hotline.services.base import apply, clean_text, event_write, load_for
+from onecity.hotline.services.base import (
+    Step,
+    apply,
+    apply_steps,
+    clean_text,
+    event_write,
+    load_for,
+    transition_checked,
+)
 from onecity.identity.enums import OrganizationKind
 
 FIRST_LEVEL_KINDS = frozenset({OrganizationKind.DEPARTMENT, OrganizationKind.DISTRICT})
@@ -33,12 +41,18 @@ def reopen_window() -> dt.timedelta:
 
 
 def _category(code: str | None) -> Category | None:
+    """The active category `code` names (from the per-process reference data)."""
     if not code:
         return None
-    category = Category.objects.filter(code=code, is_active=True).first()
+    category = reference.active_category(code)
     if category is None:
         raise ApplicationError(_("Please choose an active category."), code="category_invalid", field="category")
     return category
+
+
+def _code_of(category_id: int | None) -> str:
+    category = reference.category_by_id(category_id)
+    return category.code if category is not None else ""
 
 
 def _local(moment: dt.datetime) -> str:
@@ -110,8 +124,65 @@ def case_classify(*, actor, case_id: str, category_code: str, confidence: float 
             raise ApplicationError(_("A confidence is between 0 and 1."), code="confidence_invalid")
         updates.update(classifier_confidence=float(confidence), classifier_suggestions=list(suggestions or []))
     return apply(actor=actor, case=case, transition=transition, updates=updates,
-                 data={"category": category.code, "previous": case.category.code if case.category_id else "",
-                       "confidence": confidence})
+                 data={"category": category.code, "previous": _code_of(case.category_id), "confidence": confidence})
+
+
+@transaction.atomic
+def case_classify_and_dispatch(*, actor, case: Case, category_code: str, confidence: float,
+                               suggestions: list[dict], unit=None, note: str = "") -> Case:
+    """Smart dispatch as one change: `classify` with the classifier's confidence and suggestions
+    and, when `unit` is given, `accept` and `dispatch` to it, applied together (services/base.py
+    `apply_steps`: one conditional UPDATE, one event row per step, one INSERT); the resident's
+    SMS and the unit's messages go into the outbox after commit with one INSERT. `case` is the
+    registered case as loaded through `access_case_by_id` by the caller in this transaction.
+
+    Every check of `case_classify`, `case_accept` and `case_dispatch` holds: each step's
+    transition from the state the step before left (409), the actor's roles on it, an active
+    category, a confidence between 0 and 1, an active first-level unit; the deadlines are the
+    ones those services set (the overall clock from acceptance, the sign clock from dispatch)."""
+    category = _category(category_code)
+    if category is None:
+        raise ApplicationError(_("Please choose an active category."), code="category_invalid", field="category")
+    if not 0.0 <= float(confidence) <= 1.0:
+        raise ApplicationError(_("A confidence is between 0 and 1."), code="confidence_invalid")
+    now = timezone.now()
+    classify = transition_checked(actor, case, Action.CLASSIFY)
+    steps = [Step(classify, updates={"category_id": category.pk, "classifier_confidence": float(confidence),
+                                     "classifier_suggestions": list(suggestions or [])},
+                  data={"category": category.code, "previous": _code_of(case.category_id), "confidence": confidence})]
+    if unit is None:
+        return apply_steps(actor=actor, case=case, steps=steps, now=now)
+
+    accept = transition_checked(actor, case, Action.ACCEPT)
+    dispatch = transition_checked(actor, case, Action.DISPATCH, state=accept.target)
+    if getattr(unit, "pk", None) is None or unit.kind not in FIRST_LEVEL_KINDS or not unit.is_active:
+        raise ApplicationError(_("Please choose the city department or district that should handle this."),
+                               code="unit_invalid", field="unit")
+    if case.urgency not in Urgency.values:
+        raise ApplicationError(_("Please choose the urgency."), code="urgency_invalid", field="urgency")
+    note = clean_text(note, field="note", required=False, message="")
+    limit = time_limit_for(category_id=category.pk, urgency=case.urgency)
+    due = limit.overall_deadline(now)
+    sign_due = limit.sign_deadline(now)
+    steps += [
+        Step(accept, updates={"accepted_at": now, "due_at": due, "urgency": case.urgency},
+             data={"due_at": due.isoformat()}),
+        Step(dispatch, note=note,
+             updates={"assigned_unit_id": unit.pk, "assigned_subunit_id": None, "dispatched_at": now,
+                      "sign_due_at": sign_due, "handle_due_at": None, "state_reason": ""},
+             data={"unit": unit.public_id, "sign_due_at": sign_due.isoformat()}),
+    ]
+    case = apply_steps(actor=actor, case=case, steps=steps, now=now)
+    notify.send_after_commit([
+        notify.sms_to_reporter(case, template="hotline.accepted", build=lambda: ("", _(
+            "[12345] Your request %(number)s has been accepted. We will reply by %(due)s.")
+            % {"number": case.tracking_number, "due": _local(due)})),
+        *notify.in_app_to(notify.unit_handlers(unit.pk), template="hotline.dispatched", build=lambda: (
+            _("New hotline request %(number)s") % {"number": case.tracking_number},
+            _("“%(title)s” was dispatched to your unit. Please sign for it by %(due)s.")
+            % {"title": case.title, "due": _local(sign_due)})),
+    ])
+    return case
 
 
 @transaction.atomic

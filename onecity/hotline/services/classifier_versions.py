@@ -59,10 +59,17 @@ _lock = threading.Lock()
 _loaded: LoadedModel | None = None
 
 
+def classifier_available() -> bool:
+    """Whether a version is active (one indexed query; loads nothing)."""
+    return ClassifierVersion.objects.filter(is_active=True).exists()
+
+
 def active_model() -> LoadedModel | None:
     """The active classifier, loaded once per process; None when none was trained yet."""
     global _loaded
-    row = ClassifierVersion.objects.filter(is_active=True).values_list("pk", "version", "file").first()
+    # at most one row is active (a partial unique constraint): no ordering needed
+    row = next(iter(ClassifierVersion.objects.filter(is_active=True).order_by().values_list("pk", "version", "file")[:1]),
+               None)
     if row is None:
         return None
     pk, version, file = row

@@ -31,11 +31,13 @@ from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from onecity.core.errors import NotFound
+from onecity.hotline import reference
+from onecity.hotline.access import access_case_by_id
 from onecity.hotline.enums import CaseState
 from onecity.hotline.models import Case, Category
-from onecity.hotline.selectors import route_unit_id_for
 from onecity.hotline.services import cases as case_services
-from onecity.hotline.services.classifier_versions import active_model, example_text
+from onecity.hotline.services.classifier_versions import active_model, classifier_available, example_text
 from onecity.identity.selectors.accounts import organization_list_active
 
 log = logging.getLogger(__name__)
@@ -61,21 +63,10 @@ class DispatchOutcome:
     suggestions: list = field(default_factory=list)
 
 
-def _label_index() -> dict[str, Category]:
-    """Classifier label → active category: every code, and the names of top-level categories
-    (one query)."""
-    index: dict[str, Category] = {}
-    for category in Category.objects.filter(is_active=True).only("pk", "code", "name", "parent_id"):
-        if category.parent_id is None:
-            index.setdefault(category.name, category)
-        index[category.code] = category  # a code wins over a name
-    return index
-
-
 def category_for_label(label: str, index: dict[str, Category] | None = None) -> Category | None:
     """The active category a classifier label names: a category code, else a top-level
     category's Chinese name (models trained on the shared 7-label data)."""
-    return (index if index is not None else _label_index()).get(label)
+    return (index if index is not None else reference.label_index()).get(label)
 
 
 def _suggestions(prediction, index: dict[str, Category]) -> list[dict]:
@@ -89,8 +80,9 @@ def _suggestions(prediction, index: dict[str, Category]) -> list[dict]:
 
 def smart_dispatch_schedule(case: Case) -> None:
     """Called by intake inside the registering transaction: after commit, hand the case to
-    the worker — only when a classifier is trained and the case has no category yet."""
-    if case.category_id is not None or active_model() is None:
+    the worker — only when a classifier is trained and the case has no category yet. (The web
+    process only asks whether a version is active; the worker loads the model.)"""
+    if case.category_id is not None or not classifier_available():
         return
     from onecity.hotline.tasks import case_smart_dispatch_task
 
@@ -102,34 +94,48 @@ def smart_dispatch_schedule(case: Case) -> None:
 def case_smart_dispatch(*, case_id: str) -> DispatchOutcome:
     """Classify the registered case `case_id` and dispatch it when the classifier is confident
     (module docstring). Idempotent: a case no longer registered, or already categorised, is
-    left alone."""
-    case = Case.objects.filter(public_id=case_id).first()
+    left alone. The category, acceptance and dispatch are one change
+    (`case_classify_and_dispatch`); the reference data comes from the per-process copy
+    (reference.py), checked once for the whole call."""
+    with reference.pinned():
+        return _smart_dispatch(case_id)
+
+
+def _smart_dispatch(case_id: str) -> DispatchOutcome:
+    try:
+        case = access_case_by_id(None, case_id)
+    except NotFound:
+        case = None
     if case is None or case.state not in CLASSIFIABLE_STATES or case.category_id is not None:
         return DispatchOutcome(case_id=case_id, reason="not_pending")
     loaded = active_model()
     if loaded is None:
         return DispatchOutcome(case_id=case_id, reason="no_model")
     prediction = loaded.model.predict(example_text(case.title, case.text))
-    index = _label_index()
+    index = reference.label_index()
     category = index.get(prediction.category)
     suggestions = _suggestions(prediction, index)
     confidence = round(float(prediction.confidence), 4)
     if category is None:
         log.warning("classifier %s predicted %r, which is no active category", loaded.version, prediction.category)
         return DispatchOutcome(case_id=case_id, reason="unknown_category", confidence=confidence)
-    case_services.case_classify(actor=None, case_id=case_id, category_code=category.code, confidence=confidence,
-                                suggestions=suggestions)
     outcome = {"case_id": case_id, "classified": True, "category": category.code, "confidence": confidence,
                "suggestions": suggestions}
+    unit = None
+    reason = ""
     if confidence < threshold():
-        return DispatchOutcome(**outcome, reason="low_confidence")
-    unit_id = route_unit_id_for(category_id=category.pk, district_id=case.district_id)
-    unit = organization_list_active().filter(pk=unit_id).first() if unit_id else None
+        reason = "low_confidence"
+    else:
+        unit_id = reference.route_unit_id(category_id=category.pk, district_id=case.district_id)
+        unit = next(iter(organization_list_active().filter(pk=unit_id).order_by()[:1]), None) if unit_id else None
+        reason = "" if unit is not None else "no_route"
+    note = ""
+    if unit is not None:
+        with translation.override(settings.LANGUAGE_CODE):
+            note = _("Smart dispatch: %(category)s, confidence %(confidence)d%%") % {
+                "category": category.name, "confidence": round(confidence * 100)}
+    case_services.case_classify_and_dispatch(actor=None, case=case, category_code=category.code,
+                                             confidence=confidence, suggestions=suggestions, unit=unit, note=note)
     if unit is None:
-        return DispatchOutcome(**outcome, reason="no_route")
-    with translation.override(settings.LANGUAGE_CODE):
-        note = _("Smart dispatch: %(category)s, confidence %(confidence)d%%") % {
-            "category": category.name, "confidence": round(confidence * 100)}
-    case_services.case_accept(actor=None, case_id=case_id)
-    case_services.case_dispatch(actor=None, case_id=case_id, unit=unit, note=note)
+        return DispatchOutcome(**outcome, reason=reason)
     return DispatchOutcome(**outcome, dispatched=True, unit_id=unit.pk)

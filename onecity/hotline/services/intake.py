@@ -14,8 +14,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -43,16 +42,28 @@ def tracking_prefix() -> str:
     return getattr(settings, "HOTLINE_TRACKING_PREFIX", "FZ12345")
 
 
+def _counter_increment(day: dt.date) -> int | None:
+    """last = last + 1 on the day's counter row, returning the new value (one statement:
+    UPDATE ... RETURNING, in SQLite and PostgreSQL alike); None when the day has no row yet."""
+    table = connection.ops.quote_name(TrackingCounter._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET last = last + 1 WHERE day = %s RETURNING last",  # noqa: S608
+                       [connection.ops.adapt_datefield_value(day)])
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
 def tracking_number_next(*, now: dt.datetime | None = None) -> str:
     """Draw the next tracking number of the local day. Call inside the registering transaction."""
     day = timezone.localdate(now or timezone.now())
-    if not TrackingCounter.objects.filter(day=day).update(last=F("last") + 1):
+    last = _counter_increment(day)
+    if last is None:
         try:
             with transaction.atomic():
                 TrackingCounter.objects.create(day=day, last=1)
+            last = 1
         except IntegrityError:  # another registration created the day's row first
-            TrackingCounter.objects.filter(day=day).update(last=F("last") + 1)
-    last = TrackingCounter.objects.filter(day=day).values_list("last", flat=True).get()
+            last = _counter_increment(day)
     return f"{tracking_prefix()}-{day:%Y%m%d}-{last:06d}"
 
 

@@ -1,7 +1,8 @@
 """Who hears about a work order, and how: SMS to the resident, in-app messages to staff.
 
 Every function schedules its messages with `transaction.on_commit`, so an action that rolls back
-sends nothing. Messages are written in the platform's default language (zh-Hans): SMS and
+sends nothing; the messages of one call (an SMS and the unit's handlers, say) go into the outbox
+with one INSERT. Messages are written in the platform's default language (zh-Hans): SMS and
 in-app texts are read outside the sender's session.
 """
 
@@ -14,8 +15,9 @@ from django.utils import translation
 
 from onecity.hotline.enums import Action
 from onecity.hotline.models import Case, CaseEvent
+from onecity.notifications.dto import OutboxMessage
 from onecity.notifications.enums import Channel
-from onecity.notifications.services import message_enqueue
+from onecity.notifications.services import message_enqueue_many
 
 
 def contact_phone_of(case: Case) -> str:
@@ -28,10 +30,12 @@ def contact_phone_of(case: Case) -> str:
 
 
 def staff_with_role(role: str, *, organization_id: int | None = None) -> list:
+    """The active staff members holding `role` (of `organization_id`), as message recipients:
+    only their ids are loaded."""
     users = get_user_model().objects.filter(is_active=True, kind="staff", roles__role=role)
     if organization_id is not None:
         users = users.filter(organization_id=organization_id)
-    return list(users.distinct().order_by("pk"))
+    return list(users.distinct().order_by("pk").only("pk"))
 
 
 def _render(build) -> tuple[str, str]:
@@ -40,12 +44,12 @@ def _render(build) -> tuple[str, str]:
         return str(subject), str(body)
 
 
-def sms_reporter(case: Case, *, template: str, build) -> None:
-    """Text the resident (no-op when the case has no number to text). `build()` returns
-    (subject, body) and is called in the default language."""
+def sms_to_reporter(case: Case, *, template: str, build) -> OutboxMessage | None:
+    """The SMS telling the resident (None when the case has no number to text). `build()`
+    returns (subject, body) and is called in the default language."""
     phone = contact_phone_of(case)
     if not phone:
-        return
+        return None
     _subject, body = _render(build)
     if template == "hotline.replied" and case.reporter_id:  # a signed link to the rating page
         from onecity.hotline.services.rating_link import rating_link_days, rating_url
@@ -54,21 +58,32 @@ def sms_reporter(case: Case, *, template: str, build) -> None:
         with translation.override(settings.LANGUAGE_CODE):
             body += " " + translation.gettext("Rate the outcome within %(days)d days: %(url)s") % {
                 "days": rating_link_days(), "url": url}
-    transaction.on_commit(lambda: message_enqueue(channel=Channel.SMS, template=template, body=body,
-                                                  address=phone))
+    return OutboxMessage(channel=Channel.SMS, template=template, body=body, address=phone)
+
+
+def in_app_to(users, *, template: str, build) -> list[OutboxMessage]:
+    """The in-app messages to `users` (built once, in the default language)."""
+    if not users:
+        return []
+    subject, body = _render(build)
+    return [OutboxMessage(channel=Channel.IN_APP, template=template, subject=subject, body=body, recipient=user)
+            for user in users]
+
+
+def send_after_commit(messages: list[OutboxMessage | None]) -> None:
+    """Put `messages` in the outbox when the current transaction commits, with one INSERT."""
+    batch = [m for m in messages if m is not None]
+    if batch:
+        transaction.on_commit(lambda: message_enqueue_many(messages=batch))
+
+
+def sms_reporter(case: Case, *, template: str, build) -> None:
+    """Text the resident after commit (no-op when the case has no number to text)."""
+    send_after_commit([sms_to_reporter(case, template=template, build=build)])
 
 
 def in_app(users, *, template: str, build) -> None:
-    if not users:
-        return
-    subject, body = _render(build)
-    recipients = list(users)
-
-    def send() -> None:
-        for user in recipients:
-            message_enqueue(channel=Channel.IN_APP, template=template, subject=subject, body=body, recipient=user)
-
-    transaction.on_commit(send)
+    send_after_commit(in_app_to(users, template=template, build=build))
 
 
 def unit_handlers(organization_id: int | None) -> list:
