@@ -38,6 +38,8 @@ DAY = date(2026, 11, 23)
 DAY_END = statement_day_end(DAY)  # 2026-11-24 00:00 Beijing = 2026-11-23 16:00 UTC
 NOON = datetime(2026, 11, 23, 12, 0, tzinfo=CHINA)
 ZERO = Totals()
+LATE = DAY_END - timedelta(minutes=2)      # 23:58 Beijing: inside the default 5-minute window
+EARLIER = DAY_END - timedelta(minutes=6)   # 23:54: outside it
 
 
 def statement(*rows) -> pl.DataFrame:
@@ -164,11 +166,38 @@ def test_empty_inputs():
     assert brief(only_ours) == [("missing_there", "ours", "A", None, 100, None, 1, -100, "T0", None, 0)]
 
 
+def test_fingerprint_collisions_fall_back_to_the_strings(monkeypatch):
+    """Keys of the same length share a fingerprint here: the answers must not change."""
+    from onecity.payments import reconciliation
+
+    frames = (statement(("AA", 100, 1), ("BB", 200, 2), ("AA", 100, 1), ("CC", 5, 0)),
+              ours(("AA", 100, 1), ("BB", 201, 2), ("DD", 7, 0), ("DD", 7, 0)))
+    honest = reconcile(*frames)
+    monkeypatch.setattr(reconciliation, "_fingerprint", lambda key: key.str.len_bytes().cast(pl.UInt64))
+    colliding = reconcile(*frames)
+    assert colliding.breaks.equals(honest.breaks)
+    assert colliding.summary == honest.summary
+    assert brief(colliding) == [
+        ("missing_here", "statement", "CC", 5, None, 0, None, 5, None, 3, None),
+        ("missing_there", "ours", "DD", None, 7, None, 0, -7, "T2", None, 2),
+        ("amount_mismatch", "both", "BB", 200, 201, 2, 2, -1, "T1", 1, 1),
+        ("duplicate", "statement", "AA", 100, None, 1, None, 100, None, 2, None),
+        ("duplicate", "ours", "DD", None, 7, None, 0, -7, "T3", None, 3),
+    ]
+    # a collision across the sides only (no duplicates): the pairs are checked on the strings too
+    across = reconcile(statement(("AA", 100, 1)), ours(("BB", 100, 1)))
+    assert across.breaks.select("kind", "key").rows() == [("missing_here", "AA"), ("missing_there", "BB")]
+
+
+def test_times_in_any_zone_are_compared_as_instants():
+    beijing = statement(("A", 100, 1, "payment", "", LATE)).with_columns(
+        pl.col("occurred_at").dt.convert_time_zone("Asia/Shanghai"))
+    result = reconcile(beijing, ours(), day_end=DAY_END)
+    assert result.summary.pending.count == 1
+    assert result.pending_statement.get_column("occurred_at").to_list() == [LATE.astimezone(UTC)]
+
+
 # --- cut-off -------------------------------------------------------------------------------------
-
-LATE = DAY_END - timedelta(minutes=2)      # 23:58 Beijing: inside the default 5-minute window
-EARLIER = DAY_END - timedelta(minutes=6)   # 23:54: outside it
-
 
 def test_one_sided_rows_just_before_midnight_are_pending_not_breaks():
     result = reconcile(
