@@ -16,6 +16,7 @@ live in the services.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from django.contrib import messages
@@ -519,10 +520,17 @@ class HotspotRow:
     category: str  # "" when not categorised
 
 
+_GOVERNMENT_OF = re.compile(r"^People's Government of (?P<place>.+?)(?:, Fuzhou)?$")
+
+
 def _district_label(org) -> str:
-    """鼓楼区 rather than 福州市鼓楼区人民政府 in Chinese; the English name otherwise."""
+    """鼓楼区 rather than 福州市鼓楼区人民政府; Gulou District rather than People's Government of
+    Gulou District, Fuzhou."""
     name = org.display_name()
-    return org.short_name if org.short_name and name == org.name else name
+    if org.short_name and name == org.name:
+        return org.short_name
+    match = _GOVERNMENT_OF.match(name)
+    return match["place"] if match else name
 
 
 @require_GET
