@@ -19,7 +19,7 @@ import hashlib
 import io
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -253,8 +253,13 @@ def bills_import(*, actor, filename: str, content: bytes) -> ImportResult:
                                    % {"ref": clean.data.external_ref}))
     if errors:
         return ImportResult(batch=None, errors=sorted(errors, key=lambda e: (e.row, e.column)))
-    return _write(actor=actor, payee_id=payee_id, filename=filename, content=content, rows=len(rows) - 1, new=new,
-                  skipped=skipped)
+    try:
+        return _write(actor=actor, payee_id=payee_id, filename=filename, content=content, rows=len(rows) - 1,
+                      new=new, skipped=skipped)
+    except IntegrityError:  # another import or issue took one of these references a moment ago
+        return ImportResult(batch=None, errors=[RowError(0, "", _("Some of these bills were issued by someone else "
+                                                                     "a moment ago. Nothing was imported; upload the "
+                                                                     "file again."))])
 
 
 @transaction.atomic

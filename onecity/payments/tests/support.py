@@ -62,8 +62,8 @@ def city(db, clock) -> PayCity:
 
 
 def bill_data(**overrides) -> BillInput:
-    values = dict(kind="tuition", title="2026年秋季学期学费", amount_fen=250000, due_date=dt.date(2026, 12, 31),
-                  resident_phone="13800138000")
+    values = {"kind": "tuition", "title": "2026年秋季学期学费", "amount_fen": 250000,
+              "due_date": dt.date(2026, 12, 31), "resident_phone": "13800138000"}
     values.update(overrides)
     return BillInput(**values)
 

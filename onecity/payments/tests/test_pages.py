@@ -140,3 +140,13 @@ def test_tampered_and_expired_code_pages(client, city, clock):
     assert client.post(reverse("payments:code_pay", args=[issued.token]), {"idem": "e"},
                        headers={"User-Agent": ALIPAY}).status_code == 410
     assert PaymentAttempt.objects.count() == 0
+
+
+def test_attempt_page_only_for_its_payer(client, city):
+    bill = issue(city)
+    login(client, city.resident)
+    client.post(reverse("payments:bill_pay", args=[bill.public_id]), {"channel": "alipay", "idem": "i-9"})
+    attempt = PaymentAttempt.objects.get()
+    assert client.get(reverse("payments:attempt", args=[attempt.public_id])).status_code == 200
+    client.force_login(city.other_resident)
+    assert client.get(reverse("payments:attempt", args=[attempt.public_id])).status_code == 404

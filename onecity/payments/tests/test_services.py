@@ -212,3 +212,22 @@ def test_overdue_job(city, clock):
     bill.refresh_from_db()
     assert bill.state == "overdue"
     assert BillEvent.objects.filter(bill=bill, action="overdue").count() == 1
+
+
+def test_collections_by_channel_and_day(city, clock):
+    from onecity.payments.selectors import collections_by_channel_and_day
+
+    b1, b2, b3 = issue(city, external_ref="c1"), issue(city, external_ref="c2"), issue(city, external_ref="c3")
+    for bill, channel, key in ((b1, "alipay", "x1"), (b2, "wechat", "x2")):
+        a = attempt_create(bill_id=bill.public_id, channel=channel, amount_fen=250000, idempotency_key=key,
+                           actor=city.resident)
+        attempt_mark_succeeded(attempt_id=a.public_id, amount_fen=250000)
+    clock.advance(hours=14)  # 2026-11-24 00:00 in Shanghai: the next day
+    a = attempt_create(bill_id=b3.public_id, channel="alipay", amount_fen=250000, idempotency_key="x3",
+                       actor=city.resident)
+    attempt_mark_succeeded(attempt_id=a.public_id, amount_fen=250000)
+    days = collections_by_channel_and_day(actor=city.cashier, days=2, today=dt.date(2026, 11, 24))
+    assert [(d.day, d.by_channel["alipay"], d.by_channel["wechat"], d.count) for d in days] == [
+        (dt.date(2026, 11, 23), 250000, 250000, 2), (dt.date(2026, 11, 24), 250000, 0, 1)]
+    assert collections_by_channel_and_day(actor=city.other_cashier, days=2,
+                                          today=dt.date(2026, 11, 24))[0].total_fen == 0
