@@ -44,6 +44,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from onecity.core.errors import ApplicationError
 from onecity.payments.channels.base import StatementKind, StatementRow
@@ -296,15 +297,20 @@ def _check(prepared: pl.DataFrame, what: str) -> None:
          | pl.col("amount_fen").is_null() | pl.col("fee_fen").is_null()).sum(),
     ).row(0)
     if empty:
-        raise ReconciliationError(_("%(count)d rows of the %(what)s have no trade number (or, for a refund, no "
-                                    "refund number).") % {"count": empty, "what": what}, code="empty_key")
+        raise ReconciliationError(ngettext(
+            "%(count)d row of the %(what)s has no trade number (or, for a refund, no refund number).",
+            "%(count)d rows of the %(what)s have no trade number (or, for a refund, no refund number).", empty)
+            % {"count": empty, "what": what}, code="empty_key")
     if bad_kind:
-        raise ReconciliationError(_("%(count)d rows of the %(what)s are neither a payment nor a refund.")
-                                  % {"count": bad_kind, "what": what}, code="bad_kind")
+        raise ReconciliationError(ngettext(
+            "%(count)d row of the %(what)s is neither a payment nor a refund.",
+            "%(count)d rows of the %(what)s are neither a payment nor a refund.", bad_kind)
+            % {"count": bad_kind, "what": what}, code="bad_kind")
     if negative:
-        raise ReconciliationError(_("%(count)d rows of the %(what)s have an amount that is not positive or a fee "
-                                    "that is negative or missing.") % {"count": negative, "what": what},
-                                  code="bad_amount")
+        raise ReconciliationError(ngettext(
+            "%(count)d row of the %(what)s has an amount that is not positive or a fee that is negative or missing.",
+            "%(count)d rows of the %(what)s have an amount that is not positive or a fee that is negative or "
+            "missing.", negative) % {"count": negative, "what": what}, code="bad_amount")
 
 
 def _first_rows(prepared: pl.DataFrame, on: str) -> pl.Series | None:
