@@ -13,7 +13,8 @@ Input frames (`STATEMENT_SCHEMA`, `OURS_SCHEMA`; LazyFrame or DataFrame, extra c
     kind           Utf8          "payment" or "refund"
     amount_fen     Int64         positive fen; `kind` gives the direction
     fee_fen        Int64         the channel's fee (statement) / the fee we expect (ours)
-    occurred_at    Datetime(UTC) when the channel says the money moved (may be null on ours)
+    occurred_at    Datetime      with a time zone (compared as instants, returned in UTC): when
+                                 the channel says the money moved (may be null on ours)
     our_id         Utf8          ours only: payment attempt / refund / ledger transfer id
 
 Match key: a payment matches on `trade_no`; a refund on `trade_no + "/" + refund_no` (a trade
@@ -40,16 +41,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import polars as pl
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from onecity.core.errors import ApplicationError
-from onecity.payments.channels.base import StatementKind, StatementRow
+from onecity.payments.channels.base import CHINA, StatementKind, StatementRow
 
-CHINA = ZoneInfo("Asia/Shanghai")
 UTC_DATETIME = pl.Datetime("us", "UTC")
 
 STATEMENT_SCHEMA: dict[str, pl.DataType] = {
@@ -110,7 +109,7 @@ BREAKS_SCHEMA: dict[str, pl.DataType] = {
 
 class ReconciliationError(ApplicationError):
     """The inputs cannot be reconciled as given; nothing was decided. Codes: bad_schema,
-    empty_key, bad_kind, mixed_channels, bad_amount, bad_day_end."""
+    empty_key, bad_kind, mixed_channels, bad_amount, bad_day_end, unreadable."""
 
 
 @dataclass(frozen=True)
@@ -283,7 +282,12 @@ def _prepared(frame: pl.LazyFrame | pl.DataFrame, schema: Mapping[str, pl.DataTy
     ).with_columns(
         pl.when(pl.col("is_refund")).then(pl.concat_str("trade_no", pl.lit("/"), "refund_no"))
         .otherwise(pl.col("trade_no")).alias("key"),
-    ).with_columns(_fingerprint(pl.col("key")).alias("fp")).collect()
+    ).with_columns(_fingerprint(pl.col("key")).alias("fp"))
+    try:
+        prepared = prepared.collect()
+    except pl.exceptions.PolarsError as error:  # a file whose cells do not parse as the schema says
+        raise ReconciliationError(_("The %(what)s could not be read with the expected columns and types.")
+                                  % {"what": what}, code="unreadable") from error
     _check(prepared, what)
     return prepared
 

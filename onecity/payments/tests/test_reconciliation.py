@@ -273,6 +273,15 @@ def test_inputs_that_cannot_be_reconciled_are_refused(frames, code):
     assert str(caught.value)
 
 
+def test_a_statement_file_that_does_not_parse_is_refused(tmp_path):
+    path = tmp_path / "statement.csv"
+    write_statement_csv(statement(("A", 100, 1)), path)
+    path.write_text(path.read_text().replace(",100,1,", ",1.00,1,"))
+    with pytest.raises(ReconciliationError) as caught:
+        reconcile(read_statement_csv(path), ours())
+    assert caught.value.code == "unreadable"
+
+
 # --- adapters and files ----------------------------------------------------------------------------
 
 def test_a_wechat_trade_bill_through_the_parser_and_the_engine():
