@@ -409,3 +409,14 @@ def test_every_row_lands_in_exactly_one_outcome(st_rows, our_rows, carried_st, c
     assert pairs + ours_side + result.pending_ours.height == len(our_rows) + len(carried_ours) == s.ours_rows
     positions = result.breaks.get_column("statement_row").drop_nulls().to_list()
     assert len(positions) == len(set(positions))
+
+    # the same answers when every fingerprint collides (the run falls back to the strings)
+    from onecity.payments import reconciliation
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(reconciliation, "_fingerprint", lambda key: key.str.len_bytes().cast(pl.UInt64) * 0)
+        colliding = reconcile(statement(*st_rows), ours(*our_rows), day_end=day_end, carry_window=window,
+                              carried_statement=statement(*carried_st), carried_ours=ours(*carried_ours))
+    assert colliding.summary == result.summary
+    assert colliding.breaks.equals(result.breaks)
+    assert colliding.pending_ours.equals(result.pending_ours)
