@@ -177,7 +177,7 @@ def main() -> None:
     args = parser.parse_args()
     sizes = ["--transfers", str(args.transfers), "--batch", str(args.batch), "--single", str(args.single)]
     if args.engine == "postgresql":
-        setup_django(os.environ["ONECITY_BENCH_DATABASE_URL"])
+        setup_django(os.environ.get("ONECITY_BENCH_DATABASE_URL") or pg_recreate())
         run("postgresql", args.transfers, args.batch, args.single)
         return
     setup_django(None)

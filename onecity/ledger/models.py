@@ -58,8 +58,10 @@ class Account(models.Model):
 class Transfer(models.Model):
     transfer_id = models.CharField(_("transfer id"), max_length=64, unique=True)
     kind = models.CharField(_("kind"), max_length=16, choices=TransferKind.choices)
-    debit_account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
-    credit_account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    # The database keys for these two are (account, currency) pairs (migrations 0002/0003): one
+    # check gives both the account's existence and the currency, which halves the per-row cost.
+    debit_account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+", db_constraint=False)
+    credit_account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+", db_constraint=False)
     amount = models.BigIntegerField(_("amount (fen)"))
     currency = models.CharField(max_length=3, default="CNY")
     code = models.CharField(_("code"), max_length=32, help_text=_("Why the money moved, e.g. bill_payment."))

@@ -45,6 +45,8 @@ def test_a_raw_insert_that_balances_is_accepted(book):
 
 @pytest.mark.parametrize(("debit", "credit", "amount", "kind"), [
     ("clearing", None, 100, "posted"),  # a debit without its credit
+    ("clearing", "missing", 100, "posted"),  # a credit to no account
+    ("missing", "wallet", 100, "posted"),
     ("clearing", "clearing", 100, "posted"),  # one account on both sides
     ("clearing", "wallet", 0, "posted"),
     ("clearing", "wallet", -100, "posted"),
@@ -53,7 +55,7 @@ def test_a_raw_insert_that_balances_is_accepted(book):
     ("clearing", "wallet", 100, "gift"),
 ])
 def test_the_database_refuses_a_transfer_that_does_not_balance(book, debit, credit, amount, kind):
-    accounts = {"clearing": pk(book.clearing), "wallet": pk(book.wallet), None: None}
+    accounts = {"clearing": pk(book.clearing), "wallet": pk(book.wallet), "missing": 987654, None: None}
     refused_sql(INSERT, insert_params("raw-1", kind, accounts[debit], accounts[credit], amount))
 
 
@@ -101,6 +103,12 @@ def test_the_database_refuses_changing_or_deleting_a_transfer(book, sql):
     book.topup("t-1", 1_000)
     message = refused_sql(sql)
     assert "append-only" in message
+
+
+def test_the_database_refuses_deleting_an_account_with_transfers(book):
+    book.topup("t-1", 1_000)
+    refused_sql("DELETE FROM ledger_account WHERE public_id = %s", [book.wallet])
+    refused_sql("DELETE FROM ledger_account WHERE public_id = %s", [book.clearing])
 
 
 def test_the_database_refuses_changing_an_accounts_identity(book):
