@@ -16,13 +16,16 @@ def _pct(value: float | None) -> float | None:
 
 
 def trend(months: list[StatRow]) -> dict:
-    """Requests per month (bars) with the on-time handling and satisfaction rates (lines, %)."""
+    """Requests per month (bars) with the on-time handling and satisfaction rates (lines, %).
+    The rate axis starts just below the lowest rate shown, so that 98 % and 100 % differ."""
+    rates = [r for m in months for r in (m.completed_on_time_rate, m.satisfaction_rate) if r is not None]
+    floor = max(0, min(90, int(min(rates) * 100) // 10 * 10 - 10)) if rates else 0
     return {
         "tooltip": {"trigger": "axis"},
         "legend": {"top": 0, "data": [_("Requests"), _("Handled on time"), _("Satisfaction")]},
         "xAxis": {"type": "category", "data": [m.label for m in months]},
         "yAxis": [{"type": "value", "name": _("Requests")},
-                  {"type": "value", "name": "%", "min": 0, "max": 100, "splitLine": {"show": False}}],
+                  {"type": "value", "name": "%", "min": floor, "max": 100, "splitLine": {"show": False}}],
         "series": [
             {"name": _("Requests"), "type": "bar", "data": [m.received for m in months]},
             {"name": _("Handled on time"), "type": "line", "yAxisIndex": 1,
