@@ -48,9 +48,9 @@ ROUNDS = 3
 TARGET_SECONDS = 5.0  # for 1,000,000 rows
 
 
-def setup_django() -> None:
+def setup_django(var: Path) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "onecity.settings")
-    os.environ.setdefault("ONECITY_VAR_DIR", tempfile.mkdtemp(prefix="onecity-bench-reconcile-"))
+    os.environ.setdefault("ONECITY_VAR_DIR", str(var))
     os.environ.setdefault("ONECITY_LOG_LEVEL", "WARNING")
     import django
 
@@ -147,7 +147,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     args = parser.parse_args()
-    setup_django()
+    with tempfile.TemporaryDirectory(prefix="onecity-bench-reconcile-") as directory:
+        run(args.rows, Path(directory))
+
+
+def run(n: int, directory: Path) -> None:
+    """Generate, write, time and check; the files live in `directory` (removed afterwards)."""
+    setup_django(directory / "var")
     import polars as pl
 
     from onecity.payments.reconciliation import (
@@ -160,8 +166,7 @@ def main() -> None:
         write_statement_csv,
     )
 
-    ours, statement, injected, pending_keys = generate(args.rows)
-    directory = Path(tempfile.mkdtemp(prefix="onecity-bench-reconcile-"))
+    ours, statement, injected, pending_keys = generate(n)
     statement_path, ours_path = directory / "wechat-20261123.csv", directory / "ours-wechat-20261123.parquet"
     write_statement_csv(statement.with_columns(  # as the channel writes it: Beijing time, with offset
         pl.col("occurred_at").dt.convert_time_zone("Asia/Shanghai")), statement_path)
@@ -191,7 +196,7 @@ def main() -> None:
     load = os.getloadavg()[0]
     common = {"rows_statement": statement_rows, "rows_ours": ours_rows, "cores": os.cpu_count(),
               "load_avg_1m": round(load, 2), "polars_threads": pl.thread_pool_size()}
-    emit("reconcile_seconds", engine_s, "s", engine_s / bare_s, target_s=TARGET_SECONDS * args.rows / 1_000_000,
+    emit("reconcile_seconds", engine_s, "s", engine_s / bare_s, target_s=TARGET_SECONDS * n / 1_000_000,
          all_s=[round(t, 3) for t in engine_times], cpu_s=round(min(engine_cpu), 3),
          cpu_ratio=round(min(engine_cpu) / min(bare_cpu), 3), **common)
     emit("bare_join_seconds", bare_s, "s", None, all_s=[round(t, 3) for t in bare_times],
