@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Side(models.TextChoices):
@@ -51,7 +52,7 @@ ACCOUNT_FLAGS = frozenset({"debits_must_not_exceed_credits", "credits_must_not_e
 
 class TransferKind(models.TextChoices):
     POSTED = "posted", _("Posted")  # single-phase: moves posted balances at once
-    PENDING = "pending", _("Pending")  # phase one: a hold on pending balances
+    PENDING = "pending", pgettext_lazy("ledger transfer kind", "Pending")  # phase one: a hold on pending balances
     POST_PENDING = "post_pending", _("Pending posted")  # phase two: posts (part of) a hold
     VOID_PENDING = "void_pending", _("Pending voided")  # phase two: releases a hold
     REVERSAL = "reversal", _("Reversal")  # the only correction: the opposite movement
