@@ -16,8 +16,8 @@ weight in the cluster); the district; the most common category; and the newest r
 A heat map counts the window's requests per district and top-level category.
 
 Nothing is stored: the report is computed on the fly and kept in Django's cache for
-CACHE_SECONDS, keyed by the window and the minute it ends (docs/decisions/0012-...). The cached
-report holds ids and codes only; names are looked up in the reader's language when shown.
+CACHE_SECONDS, keyed by the window and the five-minute slot it ends at (docs/decisions/0012). The
+cached report holds ids and codes only; names are looked up in the reader's language when shown.
 """
 
 from __future__ import annotations
@@ -134,14 +134,16 @@ def window_or_default(name: str | None) -> str:
 
 
 def hotspot_report(*, window: str = DEFAULT_WINDOW, now: dt.datetime | None = None) -> HotspotReport:
-    """The hot spots of `window` (a key of WINDOWS) ending now, from the cache when computed
-    less than CACHE_SECONDS ago for the same window and minute."""
+    """The hot spots of `window` (a key of WINDOWS) ending at the start of the current
+    CACHE_SECONDS slot (at most five minutes ago): computed once per window and slot, then read
+    from the cache by every visitor of that slot."""
     window = window_or_default(window)
-    now = (now or timezone.now()).replace(second=0, microsecond=0)
-    key = f"hotline:hotspots:v{CACHE_VERSION}:{window}:{now:%Y%m%d%H%M}"
+    now = now or timezone.now()
+    end = now - dt.timedelta(seconds=now.timestamp() % CACHE_SECONDS)
+    key = f"hotline:hotspots:v{CACHE_VERSION}:{window}:{int(end.timestamp())}"
     report = cache.get(key)
     if report is None:
-        report = hotspot_compute(window=window, end=now)
+        report = hotspot_compute(window=window, end=end)
         cache.set(key, report, CACHE_SECONDS)
     return report
 

@@ -126,15 +126,19 @@ def test_the_window_is_switchable(city, requests_, clock):
     assert hs.window_or_default("1y") == "7d"
 
 
-def test_the_report_is_cached_per_window(city, requests_, clock):
+def test_the_report_is_cached_per_window_for_five_minutes(city, requests_, clock):
     first = hs.hotspot_report(window="7d")
+    assert first.end == clock.now  # 10:00, the start of a five-minute slot
+    clock.advance(minutes=1)
     for text in WATER:
         register(city, text=text, district=city.other_district)
-    assert hs.hotspot_report(window="7d") == first  # the same minute: from the cache
+    assert hs.hotspot_report(window="7d") == first  # the same slot: from the cache
     assert len(hs.hotspot_compute(window="7d", end=clock.now).hotspots) == 3
-    assert hs.hotspot_report(window="24h").total == 6  # another window: computed
-    clock.advance(minutes=1)
-    assert len(hs.hotspot_report(window="7d").hotspots) == 3
+    assert hs.hotspot_report(window="24h").total == 2  # another window: computed, up to 10:00
+    clock.advance(minutes=4, seconds=30)  # 10:05:30: the next slot
+    report = hs.hotspot_report(window="7d")
+    assert report.end == at(2026, 11, 23, 10, 5)
+    assert len(report.hotspots) == 3
 
 
 def test_no_requests_no_hot_spots(city, clock):
