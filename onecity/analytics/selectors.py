@@ -28,8 +28,8 @@ from django.db.models import Sum
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from onecity.analytics.models import Dimension, HotlineDailyStat
-from onecity.analytics.services import fold
+from onecity.analytics.models import Dimension, HotlineDailyStat, RefreshCursor
+from onecity.analytics.services import CURSOR, fold
 from onecity.hotline.enums import Channel
 from onecity.hotline.selectors import MEASURES, case_stat_groups, category_top_labels
 from onecity.identity.selectors.accounts import organization_list_active
@@ -196,6 +196,11 @@ def hotline_stats_by(*, scope: int, start: dt.date, end: dt.date, dimension: str
     days = _days(start, end)
     rows = [_row(key, labels[key], days, sums) for key, sums in found.items()]
     return sorted(rows, key=lambda r: (-r.received, r.label))
+
+
+def hotline_stats_updated_at() -> dt.datetime | None:
+    """When the read model was last rebuilt or refreshed (None: never)."""
+    return RefreshCursor.objects.filter(name=CURSOR).values_list("last_run_at", flat=True).first()
 
 
 # --- the same, live from the hotline's facts ----------------------------------------------------

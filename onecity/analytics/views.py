@@ -31,6 +31,7 @@ from onecity.analytics.selectors import (
     hotline_stats_by,
     hotline_stats_by_month,
     hotline_stats_totals,
+    hotline_stats_updated_at,
     sort_rows,
 )
 from onecity.core.errors import ApplicationError, PermissionDenied
@@ -94,7 +95,7 @@ def hotline_dashboard(request):
         headers.append({"column": column, "aria_sort": aria,
                         "url": "?" + urlencode(query.params(sort=column.key, order=order))})
     context.update(
-        query=query, totals=totals, headers=headers,
+        query=query, totals=totals, headers=headers, updated_at=hotline_stats_updated_at(),
         kpis=[(c, display(totals.value(c.key), c.kind)) for c in cols[1:]],
         rows=[{"rank": index, "cells": [display(row.value(c.key), c.kind) for c in cols]}
               for index, row in enumerate(table.rows, start=1)],

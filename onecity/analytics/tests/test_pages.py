@@ -13,6 +13,7 @@ from openpyxl import load_workbook
 from onecity.analytics.models import HotlineDailyStat, RefreshCursor
 from onecity.analytics.services import hotline_stats_rebuild
 from onecity.core.models import AuditEvent
+from onecity.hotline.tests.support import at
 from onecity.identity.models import User
 from onecity.identity.tests.accounts_support import make_staff
 
@@ -39,6 +40,8 @@ def test_supervisor_sees_the_city(client, built):
                                               ["福州市城市管理委员会", "2", "0.1"], ["福州市水务局", "1", "0.0"]]
     assert {c.key: v for c, v in response.context["kpis"]}["received"] == "6"
     assert b"chart-trend" in response.content and b"echarts.min.js" in response.content
+    assert response.context["updated_at"] == at(2026, 11, 10, 9)
+    assert b"Last updated 10 Nov 2026, 09:00." in response.content
 
 
 def test_table_sorts_by_any_column(client, built):
