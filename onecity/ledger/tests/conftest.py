@@ -1,4 +1,5 @@
 import pytest
+from django.utils import translation
 
 from onecity.ledger import services
 from onecity.ledger.enums import AccountKind
@@ -23,3 +24,10 @@ class Book:
 @pytest.fixture
 def book(db):
     return Book()
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Messages are asserted in English (the zh-Hans catalog is checked by its own test)."""
+    with translation.override("en"):
+        yield
