@@ -17,6 +17,8 @@ ONECITY_OIDC_PAIRWISE_KEY  secret for the pairwise subject identifiers given to 
 ONECITY_DEV_INBOX       "1" shows the development SMS inbox (default: on in the demo, off otherwise)
 ONECITY_SMS_GATEWAY     dotted path of the SMS gateway class
 ONECITY_POPULATION_REGISTRY  dotted path of the population-registry adapter
+ONECITY_PAYMENTS_SANDBOX  "1" for the payment-channel sandbox (default: on in debug and the demo); see also
+    ONECITY_PAYMENTS_CHANNEL_KEY_DIR, ONECITY_PAYMENTS_CHANNEL_CLIENT, ONECITY_PAYMENTS_QUERY_AFTER_MINUTES
 ONECITY_OPEN311_JURISDICTION  the Open311 jurisdiction_id (default "fuzhou"); ONECITY_RATE_OPEN311 requests per key per hour
 """
 
@@ -225,6 +227,16 @@ HOTLINE_RETRAIN_MIN_NEW = int(env("ONECITY_HOTLINE_RETRAIN_MIN_NEW", "200"))
 # least this similar (character bigram TF-IDF cosine, 0..1; docs/decisions/0012-hotline-duplicates-and-hotspots.md)
 HOTLINE_SIMILAR_DAYS = int(env("ONECITY_HOTLINE_SIMILAR_DAYS", "30"))
 HOTLINE_SIMILAR_THRESHOLD = float(env("ONECITY_HOTLINE_SIMILAR_THRESHOLD", "0.2"))
+# 福码 payments (docs/decisions/0017-payment-notifications.md). The sandbox plays Alipay, WeChat Pay,
+# UnionPay and the city wallet offline (a cashier page, signed notifications, trade queries): on in
+# debug and the demo, off otherwise. Its keys live under PAYMENTS_CHANNEL_KEY_DIR/<channel>/, made on
+# first use. Production sets PAYMENTS_CHANNEL_CLIENT to a factory giving clients that hold the real
+# channels' public keys and certificates.
+PAYMENTS_SANDBOX = env_bool("ONECITY_PAYMENTS_SANDBOX", DEBUG or env_bool("ONECITY_DEV_INBOX"))
+PAYMENTS_CHANNEL_KEY_DIR = Path(env("ONECITY_PAYMENTS_CHANNEL_KEY_DIR", str(VAR_DIR / "channels")))
+PAYMENTS_CHANNEL_CLIENT = env("ONECITY_PAYMENTS_CHANNEL_CLIENT", "onecity.payments.gateways.sandbox_client")
+# attempts pending this long without a notification are queried at their channel
+PAYMENTS_QUERY_AFTER_MINUTES = int(env("ONECITY_PAYMENTS_QUERY_AFTER_MINUTES", "3"))
 
 # --- personal data protection ----------------------------------------------------------------
 FIELD_ENCRYPTION_KEYS = [k.strip() for k in env("ONECITY_FIELD_KEYS").split(",") if k.strip()] or [
