@@ -1,5 +1,5 @@
-"""The dispatch classifier: NB-weighted linear SVMs over character n-grams, with calibrated
-confidence.
+"""The dispatch classifier: NB-weighted linear SVMs over character n-grams, stacked under a
+multinomial logistic regression that makes their scores calibrated probabilities.
 
 Training (`train`):
 
@@ -12,9 +12,11 @@ Training (`train`):
    costs one sparse product;
 3. the same recipe is trained on k-fold splits of the training data (vocabulary included)
    and the out-of-fold scores give (a) an honest cross-validated accuracy and macro-F1
-   stored with the model and (b) the temperature T of a softmax over the scores that
-   minimises the log-loss, so `confidence` behaves like a probability: of the requests the
-   model gives confidence 0.8, about 80 % are right.
+   stored with the model and (b) the training set of a small multinomial logistic
+   regression from the k SVM scores to the k categories (stacking; ``Params.stack_C``).
+   It learns how each one-vs-rest score weighs against the others (the SVMs are trained
+   separately, so their scales differ) and its softmax output is calibrated, so `confidence` behaves like a probability: of the requests the model gives
+   confidence 0.8, about 80 % are right. At prediction time it is one k×k matrix product.
 
 Everything is deterministic for a given seed.
 """
@@ -28,13 +30,13 @@ import os
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import overload
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import minimize_scalar
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
@@ -42,7 +44,9 @@ from sklearn.svm import LinearSVC
 from onecity.hotline.classifier.features import Alphabet, CharNgramTfidf, normalise
 
 #: bumped whenever the saved file's layout or the meaning of a parameter changes
-MODEL_FORMAT = 1
+MODEL_FORMAT = 2
+#: format 1 (a softmax temperature instead of the stacked regression) still loads
+_READABLE_FORMATS = (1, 2)
 DEFAULT_SEED = 20261123
 
 
@@ -58,6 +62,7 @@ class Params:
     nb_alpha: float = 1.0  # smoothing of the naive-Bayes log-count ratios
     balanced: bool = False  # weight each one-vs-rest problem's two sides equally
     calibration_folds: int = 3
+    stack_C: float = 3.0  # inverse regularisation strength of the stacked logistic regression
     top_k: int = 3
 
     def as_dict(self) -> dict:
@@ -65,7 +70,8 @@ class Params:
 
     @classmethod
     def from_dict(cls, data: dict) -> Params:
-        return cls(**{**data, "ngram_range": tuple(data["ngram_range"])})
+        known = {f.name for f in fields(cls)}  # a format-1 file has no stack_C: the default
+        return cls(**{k: v for k, v in data.items() if k in known} | {"ngram_range": tuple(data["ngram_range"])})
 
 
 @dataclass(frozen=True)
@@ -104,8 +110,7 @@ def _fingerprint(texts: Sequence[str], labels: Sequence[str], params: Params, se
     return digest.hexdigest()[:16]
 
 
-def _softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
-    z = scores / temperature
+def _softmax(z: np.ndarray) -> np.ndarray:
     z = z - z.max(axis=1, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=1, keepdims=True)
@@ -134,29 +139,35 @@ def _fit_linear(X: sp.csr_matrix, y: np.ndarray, n_classes: int, params: Params,
     return weights, intercepts
 
 
-def _fit_temperature(scores: np.ndarray, y: np.ndarray) -> float:
-    rows = np.arange(y.shape[0])
-
-    def loss(log_t: float) -> float:
-        z = scores / np.exp(log_t)
-        z = z - z.max(axis=1, keepdims=True)
-        return float(np.mean(np.log(np.exp(z).sum(axis=1)) - z[rows, y]))
-
-    found = minimize_scalar(loss, bounds=(-6.0, 4.0), method="bounded")
-    return float(np.exp(found.x))
+def _fit_stack(scores: np.ndarray, y: np.ndarray, n_classes: int, C: float) -> tuple[np.ndarray, np.ndarray]:
+    """Multinomial logistic regression from out-of-fold SVM scores to the classes:
+    (k×k weights, k intercepts) such that softmax(scores @ weights.T + intercepts) are the
+    probabilities. scikit-learn gives one row for two classes (the second class's logit);
+    it becomes the two-row form with a zero first row."""
+    stack = LogisticRegression(C=C, max_iter=5000)
+    stack.fit(scores, y)
+    weights = np.zeros((n_classes, n_classes))
+    intercepts = np.zeros(n_classes)
+    if stack.coef_.shape[0] == 1:
+        weights[1], intercepts[1] = stack.coef_[0], stack.intercept_[0]
+    else:
+        weights[stack.classes_], intercepts[stack.classes_] = stack.coef_, stack.intercept_
+    return weights, intercepts
 
 
 class DispatchModel:
     """A trained classifier. Create with `train` or `DispatchModel.load`."""
 
     def __init__(self, *, vectoriser: CharNgramTfidf, weights: np.ndarray, intercepts: np.ndarray,
-                 labels: list[str], temperature: float, params: Params, version: str, trained_at: str,
+                 labels: list[str], stack_weights: np.ndarray, stack_intercepts: np.ndarray, params: Params,
+                 version: str, trained_at: str,
                  n_train: int, seed: int, cv_metrics: dict | None = None, metrics: dict | None = None) -> None:
         self.vectoriser = vectoriser
         self.weights = np.ascontiguousarray(weights, dtype=np.float32)
         self.intercepts = np.asarray(intercepts, dtype=np.float64)
         self.labels = list(labels)
-        self.temperature = float(temperature)
+        self.stack_weights = np.asarray(stack_weights, dtype=np.float64)  # probabilities =
+        self.stack_intercepts = np.asarray(stack_intercepts, dtype=np.float64)  # softmax(s @ W.T + b)
         self.params = params
         self.version = version
         self.trained_at = trained_at
@@ -177,7 +188,10 @@ class DispatchModel:
         return np.asarray(X @ self.weights, dtype=np.float64) + self.intercepts
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
-        return _softmax(self.decision(texts), self.temperature)
+        return self._probabilities(self.decision(texts))
+
+    def _probabilities(self, scores: np.ndarray) -> np.ndarray:
+        return _softmax(scores @ self.stack_weights.T + self.stack_intercepts)
 
     @overload
     def predict(self, texts: str) -> Prediction: ...
@@ -194,7 +208,7 @@ class DispatchModel:
     def predict_one(self, text: str) -> Prediction:
         cols, data = self.vectoriser.transform_one(normalise(text, max_chars=self.params.max_chars))
         scores = (data @ self.weights[cols]).astype(np.float64) + self.intercepts
-        return self._prediction(_softmax(scores[None, :], self.temperature)[0])
+        return self._prediction(self._probabilities(scores[None, :])[0])
 
     def predict_many(self, texts: Sequence[str], *, batch_size: int = 4096) -> list[Prediction]:
         out: list[Prediction] = []
@@ -214,7 +228,7 @@ class DispatchModel:
         """What the model is: for the version table, the CLI and the logs."""
         return {"format": MODEL_FORMAT, "version": self.version, "trained_at": self.trained_at,
                 "n_train": self.n_train, "labels": self.labels, "params": self.params.as_dict(),
-                "seed": self.seed, "temperature": self.temperature, "n_features": self.vectoriser.n_features,
+                "seed": self.seed, "n_features": self.vectoriser.n_features,
                 "cv_metrics": self.cv_metrics, "metrics": self.metrics}
 
     def save(self, path: str | Path) -> Path:
@@ -229,7 +243,8 @@ class DispatchModel:
             with os.fdopen(handle, "wb") as out:
                 np.savez_compressed(out, meta=np.array(json.dumps(self.info(), ensure_ascii=False)),
                                     vocabulary=vec.vocabulary_, idf=vec.idf_, alphabet=alphabet,
-                                    weights=self.weights, intercepts=self.intercepts)
+                                    weights=self.weights, intercepts=self.intercepts,
+                                    stack_weights=self.stack_weights, stack_intercepts=self.stack_intercepts)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -240,7 +255,7 @@ class DispatchModel:
     def load(cls, path: str | Path) -> DispatchModel:
         with np.load(Path(path), allow_pickle=False) as data:
             meta = json.loads(str(data["meta"]))
-            if meta.get("format") != MODEL_FORMAT:
+            if meta.get("format") not in _READABLE_FORMATS:
                 raise ValueError(f"{path}: model format {meta.get('format')!r}, this code reads {MODEL_FORMAT}; "
                                  "retrain the model")
             params = Params.from_dict(meta["params"])
@@ -248,8 +263,14 @@ class DispatchModel:
             vec.alphabet = Alphabet(data["alphabet"].astype("<u4").tobytes().decode("utf-32-le"))
             vec.vocabulary_ = data["vocabulary"]
             vec.idf_ = data["idf"]
+            n_labels = len(meta["labels"])
+            if meta["format"] == 1:  # softmax(scores / T) is the stack with weights I / T
+                stack_weights, stack_intercepts = np.eye(n_labels) / meta["temperature"], np.zeros(n_labels)
+            else:
+                stack_weights, stack_intercepts = data["stack_weights"], data["stack_intercepts"]
             return cls(vectoriser=vec, weights=data["weights"], intercepts=data["intercepts"],
-                       labels=meta["labels"], temperature=meta["temperature"], params=params,
+                       labels=meta["labels"], stack_weights=stack_weights, stack_intercepts=stack_intercepts,
+                       params=params,
                        version=meta["version"], trained_at=meta["trained_at"], n_train=meta["n_train"],
                        seed=meta["seed"], cv_metrics=meta.get("cv_metrics"), metrics=meta.get("metrics"))
 
@@ -278,7 +299,7 @@ def train(texts: Sequence[str], labels: Sequence[str], *, seed: int = DEFAULT_SE
     normalised = [normalise(t, max_chars=params.max_chars) for t in texts]
     started = time.perf_counter()
 
-    temperature, cv_metrics = 1.0, {}
+    stack_weights, stack_intercepts, cv_metrics = np.eye(len(label_set)), np.zeros(len(label_set)), {}
     smallest = int(np.bincount(y).min())
     folds = min(params.calibration_folds, smallest)
     if calibrate and folds >= 2:
@@ -288,17 +309,17 @@ def train(texts: Sequence[str], labels: Sequence[str], *, seed: int = DEFAULT_SE
             vec, w, b = _fit([normalised[i] for i in fit_rows], y[fit_rows], len(label_set), params, seed)
             held = vec.transform([normalised[i] for i in held_rows])
             oof[held_rows] = np.asarray(held @ w, dtype=np.float64) + b
-        temperature = _fit_temperature(oof, y)
+        stack_weights, stack_intercepts = _fit_stack(oof, y, len(label_set), params.stack_C)
         guessed = oof.argmax(axis=1)
         cv_metrics = {"folds": folds, "accuracy": round(float(accuracy_score(y, guessed)), 4),
                       "macro_f1": round(float(f1_score(y, guessed, average="macro")), 4),
                       "log_loss": round(float(-np.mean(np.log(
-                          _softmax(oof, temperature)[np.arange(len(y)), y] + 1e-12))), 4)}
+                          _softmax(oof @ stack_weights.T + stack_intercepts)[np.arange(len(y)), y] + 1e-12))), 4)}
 
     vec, weights, intercepts = _fit(normalised, y, len(label_set), params, seed)
     cv_metrics["seconds"] = round(time.perf_counter() - started, 2)
     return DispatchModel(vectoriser=vec, weights=weights, intercepts=intercepts, labels=label_set,
-                         temperature=temperature, params=params, version=_fingerprint(texts, labels, params, seed),
+                         stack_weights=stack_weights, stack_intercepts=stack_intercepts, params=params, version=_fingerprint(texts, labels, params, seed),
                          trained_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), n_train=len(texts),
                          seed=seed, cv_metrics=cv_metrics)
 

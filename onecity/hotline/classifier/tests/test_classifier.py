@@ -141,7 +141,8 @@ def test_training_is_deterministic_and_versioned_by_data(data):
     again = train(texts, labels, seed=7)
     assert first.version == again.version
     assert np.array_equal(first.weights, again.weights)
-    assert first.temperature == again.temperature
+    assert np.array_equal(first.stack_weights, again.stack_weights)
+    assert np.array_equal(first.stack_intercepts, again.stack_intercepts)
     corrected = next(label for label in TOPICS if label != labels[-1])  # a dispatcher's correction
     changed_label = train(texts, [*labels[:-1], corrected], seed=7)
     more_data = train([*texts, "地铁站附近的公交车太少"], [*labels, "交通运输"], seed=7)
@@ -149,6 +150,38 @@ def test_training_is_deterministic_and_versioned_by_data(data):
     versions = {first.version, changed_label.version, more_data.version, other_seed.version}
     assert len(versions) == 4
     assert more_data.n_train == 121
+
+
+def test_two_categories_stack_into_two_probabilities():
+    (texts, labels), (test_texts, test_labels) = make_examples(20, seed=3), make_examples(5, seed=4)
+    two = {"环境保护", "教育文体"}
+    model = train(*zip(*[(t, label) for t, label in zip(texts, labels, strict=True) if label in two], strict=True),
+                  seed=7)
+    assert model.labels == sorted(two)
+    assert model.stack_weights.shape == (2, 2) and model.stack_weights[0].tolist() == [0.0, 0.0]
+    kept = [(t, label) for t, label in zip(test_texts, test_labels, strict=True) if label in two]
+    predictions = model.predict([t for t, _label in kept])
+    assert [p.category for p in predictions] == [label for _t, label in kept]
+    assert all(len(p.top) == 2 and sum(score for _l, score in p.top) == pytest.approx(1.0, abs=1e-5)
+               for p in predictions)
+
+
+def test_format_1_files_still_load(model, data, tmp_path):
+    # format 1 stored a softmax temperature instead of the stacked regression
+    _, (test_texts, _labels) = data
+    path = model.save(tmp_path / "m.npz")
+    with np.load(path) as saved:
+        arrays = {k: v for k, v in saved.items() if k not in ("stack_weights", "stack_intercepts")}
+    meta = json.loads(str(arrays["meta"]))
+    meta["format"], meta["temperature"] = 1, 0.5
+    del meta["params"]["stack_C"]
+    arrays["meta"] = np.array(json.dumps(meta))
+    np.savez(tmp_path / "old.npz", **arrays)
+    old = DispatchModel.load(tmp_path / "old.npz")
+    scores = model.decision(test_texts)
+    expected = np.exp(scores / 0.5) / np.exp(scores / 0.5).sum(axis=1, keepdims=True)
+    assert np.allclose(old.probabilities(test_texts), expected)
+    assert old.params == model.params
 
 
 def test_training_refuses_unusable_data():
@@ -160,7 +193,7 @@ def test_training_refuses_unusable_data():
 
 def test_tiny_classes_train_without_calibration():
     model = train(["拖欠工资", "公交车晚点", "拖欠加班费"], ["劳动", "交通", "劳动"])
-    assert model.temperature == 1.0
+    assert np.array_equal(model.stack_weights, np.eye(2)) and np.array_equal(model.stack_intercepts, np.zeros(2))
     assert "folds" not in model.cv_metrics
     assert model.predict("拖欠工资").category == "劳动"
 

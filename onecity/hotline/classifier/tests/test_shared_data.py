@@ -1,7 +1,8 @@
 """On the real, anonymised 12345 messages beside the repository (../shared/data/hotline,
 never committed): the classifier beats the TF-IDF + LinearSVC baseline on the fixed split.
 Both are deterministic (fixed split seed, fixed SVM seeds, jieba's fixed dictionary), so the
-numbers are the same every run: ours 0.9127 macro-F1, baseline 0.8878."""
+numbers are the same every run: ours 0.9114 macro-F1, baseline 0.8878 (+0.024; the issue's
+target of +0.03 is not reached, docs/decisions/0005-dispatch-classifier.md)."""
 
 from __future__ import annotations
 
@@ -23,8 +24,8 @@ def test_beats_the_tfidf_linear_svm_baseline_on_the_fixed_split():
     model = train(split.train_texts, split.train_labels)
     metrics = evaluate(model, split.test_texts, split.test_labels)
     assert round(baseline_f1, 4) == 0.8878
-    assert metrics.macro_f1 == 0.9127
-    assert metrics.accuracy == 0.9219
+    assert metrics.macro_f1 == 0.9114
+    assert metrics.accuracy == 0.9206
     assert metrics.macro_f1 - baseline_f1 >= 0.02
     # calibrated: the mean confidence is close to the accuracy
     predictions = model.predict_many(split.test_texts)
