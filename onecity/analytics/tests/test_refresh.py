@@ -88,3 +88,11 @@ def test_command_rebuild_and_refresh(stats_city):
     out = io.StringIO()
     call_command("analytics", "refresh", stdout=out)
     assert json.loads(out.getvalue()) == {"read_model": "hotline_stats", "days": [], "rows": 0}
+
+
+def test_periodic_task_refreshes(stats_city):
+    from onecity.analytics.tasks import hotline_stats_refresh_task
+
+    assert hotline_stats_refresh_task.call_local() == 2
+    assert hotline_stats_refresh_task.call_local() == 0
+    assert city_all(DAY2).received == 2
