@@ -1,4 +1,5 @@
-"""Navigation registry: the entries of the resident tab bar and of the staff sidebar.
+"""Navigation registry: the entries of the resident tab bar, of the resident top bar's icon tools
+(`resident_tools`, e.g. the message bell) and of the staff sidebar.
 
 `core` imports no domain app, so each app registers its own entries from its AppConfig.ready():
 
@@ -9,7 +10,7 @@
 
 Staff entries with `roles` are shown to staff members who hold at least one of those roles;
 administrators (and Django superusers) see every entry. Entries without roles are shown to every
-staff member. Resident entries are shown to everybody. An entry whose `url_name` does not
+staff member. Resident entries are shown to everybody, resident tools to signed-in people. An entry whose `url_name` does not
 resolve (the view has not landed yet) is skipped at render time; a test asserts that every
 registered entry resolves once the whole project is loaded.
 """
@@ -22,7 +23,7 @@ from typing import Any
 
 from django.urls import NoReverseMatch, reverse
 
-AREAS = ("resident", "staff")
+AREAS = ("resident", "resident_tools", "staff")
 ADMINISTRATOR = "administrator"
 STAFF_KIND = "staff"
 
@@ -111,6 +112,8 @@ def entry_visible(entry: NavEntry, user) -> bool:
         return True
     if user is None or not getattr(user, "is_authenticated", False):
         return False
+    if entry.area == "resident_tools":
+        return True
     if getattr(user, "is_superuser", False):
         return True
     if getattr(user, "kind", None) != STAFF_KIND:

@@ -17,5 +17,5 @@ class NotificationsConfig(AppConfig):
     def ready(self):
         from onecity.core.navigation import nav_register
 
-        nav_register(area="resident", key="messages", label=_("Messages"), url_name="notifications:inbox",
-                     icon="message-circle", order=30, exact=True, badge=unread_badge)
+        nav_register(area="resident_tools", key="messages", label=_("Messages"), url_name="notifications:inbox",
+                     icon="bell", order=30, exact=True, badge=unread_badge)

@@ -189,6 +189,7 @@ def scratch_nav():
                             roles=("auditor",))
     navigation.nav_register(area="staff", key="later", label="Later", url_name="nowhere:yet", order=5)
     navigation.nav_register(area="resident", key="home", label="Home", url_name="core:elderly")
+    navigation.nav_register(area="resident_tools", key="bell", label="Bell", url_name="core:elderly")
     yield
     navigation._REGISTRY.clear()
     navigation._REGISTRY.update(saved)
@@ -223,6 +224,9 @@ def test_nav_filters_staff_entries_by_role():
     assert keys_for(citizen) == []
     assert keys_for(citizen, area="resident") == ["home"]
     assert keys_for(AnonymousUser(), area="resident") == ["home"]
+    # the top bar's tools (the message bell) are for signed-in people
+    assert keys_for(citizen, area="resident_tools") == ["bell"]
+    assert keys_for(AnonymousUser(), area="resident_tools") == []
 
 
 @pytest.mark.django_db
@@ -245,8 +249,8 @@ def test_nav_register_replaces_and_validates(scratch_nav):
 
 def test_every_registered_nav_entry_resolves():
     """Every entry registered by the apps points at a URL that exists (no tolerance: all must land)."""
-    entries = navigation.nav_entries("resident") + navigation.nav_entries("staff")
-    assert {("resident", "home"), ("resident", "messages"), ("staff", "audit"), ("staff", "people")} <= {
+    entries = [e for area in navigation.AREAS for e in navigation.nav_entries(area)]
+    assert {("resident", "home"), ("resident_tools", "messages"), ("staff", "audit"), ("staff", "people")} <= {
         (e.area, e.key) for e in entries}
     missing = []
     for entry in entries:
@@ -267,7 +271,7 @@ def test_registered_staff_roles_match_the_contract():
 def test_registered_icons_exist():
     from onecity.core.templatetags.ui import icon_body
 
-    entries = navigation.nav_entries("resident") + navigation.nav_entries("staff")
+    entries = [e for area in navigation.AREAS for e in navigation.nav_entries(area)]
     assert [e.icon for e in entries if icon_body(e.icon) is None] == []
 
 

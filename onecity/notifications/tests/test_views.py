@@ -232,21 +232,21 @@ def test_dev_inbox_is_404_when_disabled(client):
 
 
 @pytest.mark.django_db
-def test_messages_tab_shows_my_unread_count(client):
+def test_message_bell_shows_my_unread_count(client):
     alice, bob = make_user("alice"), make_user("bob")
     notice(alice, "one")
     notice(alice, "two")
     notice(bob, "not mine")
     client.force_login(alice)
     html = client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert '<span class="nav-badge">2<span class="visually-hidden"> unread</span></span>' in html
+    assert 'aria-label="Messages (2 unread)"' in html and '<span class="nav-badge" aria-hidden="true">2</span>' in html
     client.force_login(bob)
     html = client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert '<span class="nav-badge">1<span class="visually-hidden"> unread</span></span>' in html
+    assert 'aria-label="Messages (1 unread)"' in html and '<span class="nav-badge" aria-hidden="true">1</span>' in html
 
 
 @pytest.mark.django_db
-def test_messages_tab_is_not_current_on_the_dev_inbox(client):
+def test_message_bell_is_not_current_on_the_dev_inbox(client):
     client.force_login(make_user("alice"))
     html = client.get(DEV, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert f'href="{INBOX}" aria-current="page"' not in html
