@@ -133,9 +133,16 @@ def case_stat_groups(*, start: dt.date, end: dt.date) -> Iterator[CaseStatGroup]
 
 
 def case_stat_groups_for_days(*, days: Iterable[dt.date]) -> Iterator[CaseStatGroup]:
-    """The groups of the given local days only (the incremental refresh), day by day."""
+    """The groups of the given local days only (the incremental refresh): one query per run of
+    consecutive days."""
+    runs: list[list[dt.date]] = []
     for day in sorted(set(days)):
-        yield from case_stat_groups(start=day, end=day)
+        if runs and day - runs[-1][1] == dt.timedelta(days=1):
+            runs[-1][1] = day
+        else:
+            runs.append([day, day])
+    for start, end in runs:
+        yield from case_stat_groups(start=start, end=end)
 
 
 def case_days_updated_since(*, since: dt.datetime) -> set[dt.date]:
