@@ -29,7 +29,8 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from onecity.analytics.models import Dimension, HotlineDailyStat, RefreshCursor
-from onecity.analytics.services import CURSOR, fold
+from onecity.analytics.rollup import fold
+from onecity.analytics.services import CURSOR
 from onecity.hotline.enums import Channel
 from onecity.hotline.selectors import MEASURES, case_stat_groups, category_top_labels
 from onecity.identity.selectors.accounts import organization_list_active

@@ -5,11 +5,11 @@
   rebuild` runs it; so does the demo city after its hotline history.
 - `hotline_stats_refresh`: the periodic job's part. It asks the hotline which local days the
   requests changed since the cursor were filed on, and recomputes exactly those days (delete
-  their rows, insert them anew). Running it twice changes nothing the second time; recomputing a
-  day twice writes the same rows. The cursor is the start of the previous run minus
+  their rows, insert them anew). Recomputing a day writes the same rows however often it runs,
+  so running the job again changes nothing. The cursor is the start of the previous run minus
   REFRESH_OVERLAP, so a change committed while a run was reading is seen by the next one.
 
-Both fold the hotline's `CaseStatGroup` rows (one per day, unit, sub-unit, district, category,
+Both fold (rollup.py) the hotline's `CaseStatGroup` rows (one per day, unit, sub-unit, district, category,
 channel) into `HotlineDailyStat` rows: for the city and for each unit that holds the requests
 (the first-level unit and the sub-unit), one row per day for all requests and one per key of
 each dimension.
@@ -18,19 +18,18 @@ each dimension.
 from __future__ import annotations
 
 import datetime as dt
-import operator
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from onecity.analytics.models import CITY, Dimension, HotlineDailyStat, RefreshCursor
+from onecity.analytics.rollup import Key, fold
 from onecity.core.audit import audit_record
 from onecity.hotline.selectors import (
     MEASURES,
-    CaseStatGroup,
     case_day_span,
     case_days_updated_since,
     case_stat_groups,
@@ -40,35 +39,6 @@ from onecity.hotline.selectors import (
 CURSOR = "hotline_stats"
 REFRESH_OVERLAP = dt.timedelta(minutes=5)
 BATCH = 5000
-
-Key = tuple[int, str, dt.date, str]  # (scope, dimension, day, key)
-
-
-def group_targets(group: CaseStatGroup) -> list[tuple[int, str, str]]:
-    """(scope, dimension, key) of every row a group adds to."""
-    scopes = [CITY]
-    if group.unit_id:
-        scopes.append(group.unit_id)
-    if group.subunit_id and group.subunit_id != group.unit_id:
-        scopes.append(group.subunit_id)
-    keys = ((Dimension.ALL.value, ""), (Dimension.DEPARTMENT.value, str(group.unit_id or 0)),
-            (Dimension.DISTRICT.value, str(group.district_id)), (Dimension.CATEGORY.value, str(group.category_id or 0)),
-            (Dimension.CHANNEL.value, group.channel))
-    return [(scope, dimension, key) for scope in scopes for dimension, key in keys]
-
-
-def fold(groups: Iterable[CaseStatGroup]) -> dict[Key, list[int]]:
-    """Add the groups up into read-model rows: (scope, dimension, day, key) → measures."""
-    rows: dict[Key, list[int]] = {}
-    add = operator.add
-    for group in groups:
-        measures = group.measures()
-        for scope, dimension, key in group_targets(group):
-            target = (scope, dimension, group.day, key)
-            known = rows.get(target)
-            rows[target] = list(measures) if known is None else list(map(add, known, measures))
-    return rows
-
 
 def _insert(rows: dict[Key, list[int]]) -> int:
     """Insert read-model rows with one executemany per batch: the ORM's bulk_create spends most

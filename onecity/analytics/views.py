@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.http import HttpResponse
@@ -46,18 +45,11 @@ DIMENSION_LABELS = {
 }
 
 
-@dataclass(frozen=True)
-class Table:
-    query: StatsQuery
-    rows: list[StatRow]
-
-
-def _table(scope: StatsScope, query: StatsQuery, rows: list[StatRow] | None = None) -> Table:
+def _table(scope: StatsScope, query: StatsQuery, rows: list[StatRow] | None = None) -> list[StatRow]:
+    """The table's rows in the order shown (`rows`: already fetched for a chart)."""
     if rows is None:
         rows = hotline_stats_by(scope=scope.scope, start=query.start, end=query.end, dimension=query.dimension)
-    ordered = sort_rows(rows, column=query.sort, descending=query.descending,
-                        label_by_key=query.dimension == "month")
-    return Table(query=query, rows=ordered)
+    return sort_rows(rows, column=query.sort, descending=query.descending, label_by_key=query.dimension == "month")
 
 
 def _scope_or_none(request) -> StatsScope | None:
@@ -98,9 +90,9 @@ def hotline_dashboard(request):
         query=query, totals=totals, headers=headers, updated_at=hotline_stats_updated_at(),
         kpis=[(c, display(totals.value(c.key), c.kind)) for c in cols[1:]],
         rows=[{"rank": index, "cells": [display(row.value(c.key), c.kind) for c in cols]}
-              for index, row in enumerate(table.rows, start=1)],
+              for index, row in enumerate(table, start=1)],
         export_csv="?" + urlencode(query.params()), params=query.params(),
-        trend_chart=charts.trend(months), ranking_chart=charts.ranking(table.rows, query, cols),
+        trend_chart=charts.trend(months), ranking_chart=charts.ranking(table, query, cols),
         channel_chart=charts.channel_share(by_channel),
     )
     return render(request, "analytics/hotline.html", context)
@@ -115,7 +107,7 @@ def _export_rows(request) -> tuple[list, list[StatRow], StatsQuery] | HttpRespon
     except ApplicationError as exc:
         return HttpResponse(str(exc.message), status=exc.status, content_type="text/plain; charset=utf-8")
     cols = columns(DIMENSION_LABELS[query.dimension]())
-    return cols, _table(scope, query).rows, query
+    return cols, _table(scope, query), query
 
 
 def _filename(query: StatsQuery, extension: str) -> str:
