@@ -158,7 +158,7 @@ if REDIS_URL:
     }
 else:
     HUEY = {
-        "huey_class": "huey.SqliteHuey",
+        "huey_class": "onecity.core.queue.OneCitySqliteHuey",  # WAL, synchronous=NORMAL
         "name": "onecity",
         "filename": str(VAR_DIR / "huey.sqlite3"),
         "immediate": HUEY_IMMEDIATE,
