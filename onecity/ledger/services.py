@@ -19,9 +19,10 @@ nothing changed.
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, NamedTuple
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -112,20 +113,27 @@ def _check_metadata(value: Any) -> dict[str, Any]:
     return value
 
 
-def _accounts(public_ids: Iterable[str]) -> dict[str, Account]:
-    wanted = set(public_ids)
-    found = {a.public_id: a for a in Account.objects.filter(public_id__in=wanted)}
-    missing = wanted - found.keys()
-    if missing:
-        raise ApplicationError(_("There is no ledger account %(id)s.") % {"id": sorted(missing)[0]},
-                               code="account_not_found", status=404)
-    return found
+class _Acct(NamedTuple):
+    """What a single transfer needs of an account (read with one raw query)."""
+
+    pk: int
+    public_id: str
+    currency: str
+    debits_must_not_exceed_credits: bool
+    credits_must_not_exceed_debits: bool
 
 
-def _pair(debit: str, credit: str) -> tuple[Account, Account]:
+def _pair(debit: str, credit: str) -> tuple[_Acct, _Acct]:
     if debit == credit:
         raise ApplicationError(_("A transfer needs two different accounts."), code="same_account")
-    found = _accounts([debit, credit])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id, public_id, currency, debits_must_not_exceed_credits, credits_must_not_exceed_debits "
+                       "FROM ledger_account WHERE public_id IN (%s, %s)", [debit, credit])
+        found = {row[1]: _Acct(row[0], row[1], row[2], bool(row[3]), bool(row[4])) for row in cursor.fetchall()}
+    for public_id in (debit, credit):
+        if public_id not in found:
+            raise ApplicationError(_("There is no ledger account %(id)s.") % {"id": public_id},
+                                   code="account_not_found", status=404)
     debit_account, credit_account = found[debit], found[credit]
     if debit_account.currency != credit_account.currency:
         raise ApplicationError(_("Both accounts of a transfer must be in the same currency."),
@@ -133,7 +141,7 @@ def _pair(debit: str, credit: str) -> tuple[Account, Account]:
     return debit_account, credit_account
 
 
-def _limit_error(account: Account) -> ApplicationError:
+def _limit_error(account: Account | _Acct) -> ApplicationError:
     if account.debits_must_not_exceed_credits:
         return ApplicationError(
             _("Account %(id)s does not have enough balance for this transfer.") % {"id": account.public_id},
@@ -143,7 +151,7 @@ def _limit_error(account: Account) -> ApplicationError:
         code="balance_exceeded")
 
 
-def _move(changes: dict[int, tuple[int, int, int, int]], accounts: dict[int, Account]) -> None:
+def _move(changes: dict[int, tuple[int, int, int, int]], accounts: dict[int, Account | _Acct]) -> None:
     """Apply (debits_posted, credits_posted, debits_pending, credits_pending) deltas, in account
     id order (so parallel writers lock rows in one order and cannot deadlock); a row whose limit
     the change would break is not updated, and the whole transaction is refused."""
@@ -165,14 +173,21 @@ def _exists_differently(transfer_id: str) -> ApplicationError:
         code="transfer_exists_different", field="transfer_id")
 
 
-def _insert(transfer: Transfer) -> bool:
-    """Insert; False when the transfer id (or the pending's one resolution) is taken already."""
-    try:
-        with transaction.atomic():
-            transfer.save(force_insert=True)
-    except IntegrityError:
-        return False
-    return True
+def _retrying(service: Callable[..., TransferDTO]) -> Callable[..., TransferDTO]:
+    """Run the service in its own transaction (a savepoint inside a caller's). A parallel writer
+    that takes the same transfer id (or resolves the same hold) between our look-up and our
+    insert makes the insert fail on a unique index; the service then runs once more and finds
+    that writer's row."""
+
+    @functools.wraps(service)
+    def run(**kwargs: Any) -> TransferDTO:
+        try:
+            with transaction.atomic():
+                return service(**kwargs)
+        except IntegrityError:
+            with transaction.atomic():
+                return service(**kwargs)
+    return run
 
 
 # --- accounts -------------------------------------------------------------------------------------
@@ -228,24 +243,32 @@ def _post_one(*, kind: str, transfer_id: str, debit: str, credit: str, amount: i
     _check_memo(memo)
     metadata = _check_metadata(metadata)
     debit_account, credit_account = _pair(debit, credit)
-    transfer = Transfer(transfer_id=transfer_id, kind=kind, debit_account=debit_account,
-                        credit_account=credit_account, amount=amount, currency=debit_account.currency, code=code,
-                        memo=memo, metadata=metadata, actor=actor_reference(actor), created_at=timezone.now())
-    if not _insert(transfer):
-        existing = Transfer.objects.select_related("debit_account", "credit_account").get(transfer_id=transfer_id)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM ledger_transfer WHERE transfer_id = %s", [transfer_id])
+        taken = cursor.fetchone()
+    if taken:
+        existing = Transfer.objects.select_related("debit_account", "credit_account").get(pk=taken[0])
         if not _same(existing, kind=kind, debit_account_id=debit_account.pk, credit_account_id=credit_account.pk,
-                     amount=amount, code=code, memo=memo, metadata=metadata):
+                     amount=amount, code=code, memo=memo, metadata=metadata, pending_id=None, reverses_id=None):
             raise _exists_differently(transfer_id)
         return transfer_to_dto(existing)
+    now, actor_ref = timezone.now(), actor_reference(actor)
+    ops = connection.ops
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT_SQL, [transfer_id, str(kind), debit_account.pk, credit_account.pk, amount,
+                                     debit_account.currency, code, "", memo, ops.adapt_json_value(metadata, None),
+                                     actor_ref, ops.adapt_datetimefield_value(now)])
     if kind == TransferKind.POSTED:
         changes = {debit_account.pk: (amount, 0, 0, 0), credit_account.pk: (0, amount, 0, 0)}
     else:
         changes = {debit_account.pk: (0, 0, amount, 0), credit_account.pk: (0, 0, 0, amount)}
     _move(changes, {debit_account.pk: debit_account, credit_account.pk: credit_account})
-    return transfer_to_dto(transfer)
+    return TransferDTO(transfer_id=transfer_id, kind=str(kind), debit=debit, credit=credit, amount=amount,
+                       currency=debit_account.currency, code=code, pending_id=None, reverses_id=None, batch_id="",
+                       memo=memo, metadata=metadata, actor=actor_ref, created_at=now)
 
 
-@transaction.atomic
+@_retrying
 def transfer_post(*, transfer_id: str, debit: str, credit: str, amount: int, code: str, memo: str = "",
                   metadata: dict[str, Any] | None = None, actor: Any = None) -> TransferDTO:
     """Move `amount` fen from `debit` to `credit` (account public ids) at once."""
@@ -253,7 +276,7 @@ def transfer_post(*, transfer_id: str, debit: str, credit: str, amount: int, cod
                      code=code, memo=memo, metadata=metadata, actor=actor)
 
 
-@transaction.atomic
+@_retrying
 def transfer_pending(*, transfer_id: str, debit: str, credit: str, amount: int, code: str, memo: str = "",
                      metadata: dict[str, Any] | None = None, actor: Any = None) -> TransferDTO:
     """Hold `amount` fen: the pending balances move now, the posted ones only by `pending_post`.
@@ -281,6 +304,9 @@ def _resolve(*, kind: str, transfer_id: str, pending_id: str, amount: int | None
     if pending is None or pending.kind != TransferKind.PENDING:
         raise ApplicationError(_("There is no pending transfer %(id)s.") % {"id": pending_id},
                                code="pending_not_found", status=404, field="pending_id")
+    if Transfer.objects.filter(pending=pending).exists():
+        raise ApplicationError(_("Pending transfer %(id)s was already posted or voided.") % {"id": pending_id},
+                               code="pending_resolved", field="pending_id")
     held = pending.amount
     if kind == TransferKind.POST_PENDING:
         amount = held if amount is None else amount
@@ -294,21 +320,14 @@ def _resolve(*, kind: str, transfer_id: str, pending_id: str, amount: int | None
                         credit_account=pending.credit_account, amount=amount, currency=pending.currency,
                         code=pending.code, pending=pending, memo=memo, metadata={}, actor=actor_reference(actor),
                         created_at=timezone.now())
-    if not _insert(transfer):
-        # the transfer id or the hold's one resolution was taken by a parallel caller
-        existing = Transfer.objects.filter(transfer_id=transfer_id).first()
-        if existing is not None:
-            return _resolve(kind=kind, transfer_id=transfer_id, pending_id=pending_id,
-                            amount=None if existing.amount == amount else amount, memo=memo, actor=actor)
-        raise ApplicationError(_("Pending transfer %(id)s was already posted or voided.") % {"id": pending_id},
-                               code="pending_resolved", field="pending_id")
+    transfer.save(force_insert=True)
     posted = amount if kind == TransferKind.POST_PENDING else 0
     _move({pending.debit_account_id: (posted, 0, -held, 0), pending.credit_account_id: (0, posted, 0, -held)},
           {pending.debit_account_id: pending.debit_account, pending.credit_account_id: pending.credit_account})
     return transfer_to_dto(transfer)
 
 
-@transaction.atomic
+@_retrying
 def pending_post(*, transfer_id: str, pending_id: str, amount: int | None = None, memo: str = "",
                  actor: Any = None) -> TransferDTO:
     """Post `amount` fen (None: all) of the hold `pending_id`; the rest of the hold is released.
@@ -317,14 +336,14 @@ def pending_post(*, transfer_id: str, pending_id: str, amount: int | None = None
                     memo=memo, actor=actor)
 
 
-@transaction.atomic
+@_retrying
 def pending_void(*, transfer_id: str, pending_id: str, memo: str = "", actor: Any = None) -> TransferDTO:
     """Release the hold `pending_id` without posting anything."""
     return _resolve(kind=TransferKind.VOID_PENDING, transfer_id=transfer_id, pending_id=pending_id, amount=None,
                     memo=memo, actor=actor)
 
 
-@transaction.atomic
+@_retrying
 def transfer_reverse(*, transfer_id: str, original_id: str, amount: int | None = None, memo: str = "",
                      actor: Any = None) -> TransferDTO:
     """Correct a posted transfer by the opposite movement of `amount` fen (None: all that is not
@@ -361,8 +380,7 @@ def transfer_reverse(*, transfer_id: str, original_id: str, amount: int | None =
                         credit_account=original.debit_account, amount=amount, currency=original.currency,
                         code=original.code, reverses=original, memo=memo, metadata={},
                         actor=actor_reference(actor), created_at=timezone.now())
-    if not _insert(transfer):
-        raise _exists_differently(transfer_id)
+    transfer.save(force_insert=True)
     _move({original.credit_account_id: (amount, 0, 0, 0), original.debit_account_id: (0, amount, 0, 0)},
           {original.credit_account_id: original.credit_account, original.debit_account_id: original.debit_account})
     audit_record(actor=actor if not isinstance(actor, str) else None, action="ledger.transfer_reverse",
