@@ -84,7 +84,14 @@ class NotificationResult(models.TextChoices):
     PROCESSED = "processed", _("Processed")
     DUPLICATE = "duplicate", _("Duplicate, already processed")
     REJECTED = "rejected", _("Signature did not verify")
+    OUT_OF_ORDER = "out_of_order", _("Older than what was already applied, not applied")
+    AMOUNT_MISMATCH = "amount_mismatch", _("Amount did not match, not applied")
     ERROR = "error", _("Could not be processed")
+
+
+class NotificationSource(models.TextChoices):
+    NOTIFY = "notify", _("Sent by the channel")
+    QUERY = "query", _("Answer to our query")
 
 
 class ScanApp(models.TextChoices):

@@ -29,6 +29,7 @@ from onecity.payments.enums import (
     CodeKind,
     FailureCode,
     NotificationResult,
+    NotificationSource,
     RefundState,
 )
 
@@ -250,6 +251,8 @@ class PaymentAttempt(models.Model):
     failure_detail = models.CharField(max_length=300, blank=True)  # the channel's own code/message, masked
     channel_trade_no = models.CharField(_("channel trade number"), max_length=64, blank=True)
     payer_account_masked = models.CharField(_("payer account"), max_length=40, blank=True)
+    #: the furthest trade state a verified channel notification reported (channels.PaymentStatus)
+    channel_status = models.CharField(max_length=16, blank=True)
     client_key = models.CharField(max_length=120)
     idempotency_key = models.CharField(max_length=64)
     request_hash = models.CharField(max_length=64)
@@ -288,10 +291,18 @@ class PaymentAttempt(models.Model):
 
 class ChannelNotification(models.Model):
     """A notification (callback) from a payment channel, stored raw before anything is done
-    with it, then marked with the outcome of verification and processing."""
+    with it, then marked with the outcome of verification and processing. A channel's answer to
+    our trade query is stored and processed the same way (`source` = query). Once verified, the
+    trade it reports is copied out (`dedupe_key`, `status`, `out_trade_no`, `amount_fen`); one
+    processed row per dedupe key (constraint): redeliveries become `duplicate`."""
 
     public_id = models.CharField(max_length=26, unique=True, default=new_public_id, editable=False)
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    source = models.CharField(max_length=8, choices=NotificationSource.choices, default=NotificationSource.NOTIFY)
+    dedupe_key = models.CharField(max_length=140, blank=True, db_index=True)
+    status = models.CharField(max_length=16, blank=True)  # channels.PaymentStatus once verified
+    out_trade_no = models.CharField(max_length=64, blank=True)
+    amount_fen = models.BigIntegerField(null=True, blank=True)
     headers = models.JSONField(default=dict)
     body = models.TextField()
     body_sha256 = models.CharField(max_length=64, db_index=True)
@@ -309,6 +320,11 @@ class ChannelNotification(models.Model):
         ordering = ["-received_at", "-id"]
         verbose_name = _("channel notification")
         verbose_name_plural = _("channel notifications")
+        indexes = [models.Index(fields=["result", "received_at"])]
+        constraints = [
+            models.UniqueConstraint(fields=["dedupe_key"], condition=Q(result="processed"),
+                                    name="pay_notification_processed_once"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.channel} {self.received_at:%Y-%m-%d %H:%M:%S}"

@@ -155,6 +155,12 @@ def attempt_for_code(*, code, attempt_id: str) -> PaymentAttempt | None:
     return PaymentAttempt.objects.filter(public_id=str(attempt_id or ""), code=code).select_related("bill").first()
 
 
+def attempt_for_sandbox(*, channel: str, attempt_id: str) -> PaymentAttempt | None:
+    """An attempt as the channel's sandbox cashier sees it: by its order number (our public id)."""
+    return (PaymentAttempt.objects.filter(public_id=str(attempt_id or ""), channel=channel)
+            .select_related("bill", "payee").first())
+
+
 def bill_for_client(*, client_id: str, bill_id: str) -> Bill | None:
     """A bill of the payee a partner API client acts for (None: unknown, or another payee's)."""
     partner = PartnerClient.objects.filter(client_id=client_id).first()

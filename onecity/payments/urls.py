@@ -1,6 +1,6 @@
 from django.urls import path
 
-from onecity.payments.views import codes, console, resident
+from onecity.payments.views import channels, codes, console, resident
 
 app_name = "payments"
 
@@ -16,6 +16,9 @@ urlpatterns = [
     path("c/<str:token>", codes.code, name="code"),
     path("c/<str:token>/pay", codes.code_pay, name="code_pay"),
     path("c/<str:token>/attempts/<str:attempt_id>", codes.code_attempt, name="code_attempt"),
+    # payment channels: notifications, and the sandbox cashier (demo and tests only)
+    path("notify/<str:channel>/", channels.notify, name="notify"),
+    path("sandbox/<str:channel>/<str:attempt_id>/", channels.sandbox_cashier, name="sandbox_cashier"),
     # payee console
     path("console/", console.bills, name="console"),
     path("console/bills/new", console.bill_new, name="console_bill_new"),

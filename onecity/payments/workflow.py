@@ -25,9 +25,10 @@ Payment attempt (支付尝试)::
     created → pending → succeeded | failed | cancelled | expired
 
     submit       created            → pending     system (the order was placed with the channel)
-    succeed      created, pending, cancelled, expired → succeeded   system (channel notification;
-                 a late success after cancel/expiry is still money received: it is recorded, and
-                 what the bill cannot absorb is kept as `excess_fen` for refunding)
+    succeed      created, pending, cancelled, expired, failed → succeeded   system (channel
+                 notification; a late success after cancel/expiry — or after a failure the channel
+                 reported for one try, when the payer then paid — is still money received: it is
+                 recorded, and what the bill cannot absorb is kept as `excess_fen` for refunding)
     fail         created, pending   → failed      system (with a failure code)
     cancel       created, pending   → cancelled   payer, system (superseded by a newer attempt)
     expire       created, pending   → expired     system (periodic job)
@@ -63,7 +64,7 @@ FINAL_STATES = frozenset({B.PAID, B.CANCELLED, B.REFUNDED})
 
 ATTEMPT_TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "submit": (frozenset({A.CREATED}), A.PENDING),
-    "succeed": (frozenset({A.CREATED, A.PENDING, A.CANCELLED, A.EXPIRED}), A.SUCCEEDED),
+    "succeed": (frozenset({A.CREATED, A.PENDING, A.CANCELLED, A.EXPIRED, A.FAILED}), A.SUCCEEDED),
     "fail": (frozenset({A.CREATED, A.PENDING}), A.FAILED),
     "cancel": (frozenset({A.CREATED, A.PENDING}), A.CANCELLED),
     "expire": (frozenset({A.CREATED, A.PENDING}), A.EXPIRED),

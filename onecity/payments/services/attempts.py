@@ -6,7 +6,8 @@
 
 All idempotent: replaying a call that already took effect returns the same attempt. Amounts are
 integer fen; a succeeded attempt adds to the bill's paid_fen, never beyond its amount (what a
-late or duplicate payment brings beyond that is kept as the attempt's `excess_fen`, to refund).
+late or duplicate payment brings beyond that is kept as the attempt's `excess_fen`, to refund),
+and is posted to the ledger in the same transaction (`_ledger_post`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from onecity.core.audit import audit_record
 from onecity.core.errors import ApplicationError, NotFound
 from onecity.core.masking import mask_text
 from onecity.identity.access import is_citizen
+from onecity.ledger.enums import AccountKind
+from onecity.ledger.services import account_open, transfer_post
 from onecity.payments import workflow
 from onecity.payments.access import access_bill_by_id
 from onecity.payments.enums import AttemptState, Channel, CodeKind, FailureCode
@@ -214,11 +217,30 @@ def attempt_mark_succeeded(*, attempt_id: str, amount_fen: int, channel_trade_no
         if applied < attempt.amount_fen:
             PaymentAttempt.objects.filter(pk=attempt.pk).update(excess_fen=attempt.amount_fen - applied)
             attempt.refresh_from_db()
+    _ledger_post(attempt)
     audit_record(actor=actor, action="payments.attempt_succeeded", object_type="payment_attempt",
                  object_id=attempt.public_id,
                  detail={"amount_fen": attempt.amount_fen, "excess_fen": attempt.excess_fen,
                          "channel": attempt.channel})
     return attempt
+
+
+def _ledger_post(attempt: PaymentAttempt) -> None:
+    """The money a succeeded attempt brought, in the ledger (same transaction, idempotent by
+    transfer id): the channel owes it (channel clearing, debit); what the bill absorbed is owed
+    to the payee (payee payable, credit); what it could not absorb waits in suspense for its
+    refund. Transfer ids: "pay:<attempt public id>" and "pay:<attempt public id>:excess"."""
+    clearing = account_open(kind=AccountKind.CHANNEL_CLEARING, owner=f"channel:{attempt.channel}").public_id
+    applied = attempt.amount_fen - attempt.excess_fen
+    if applied:
+        payee = account_open(kind=AccountKind.PAYEE_PAYABLE, owner=f"org:{attempt.payee.public_id}").public_id
+        transfer_post(transfer_id=f"pay:{attempt.public_id}", debit=clearing, credit=payee, amount=applied,
+                      code="payment", memo=f"{attempt.channel} {attempt.channel_trade_no}"[:200])
+    if attempt.excess_fen:
+        suspense = account_open(kind=AccountKind.SUSPENSE, owner="platform").public_id
+        transfer_post(transfer_id=f"pay:{attempt.public_id}:excess", debit=clearing, credit=suspense,
+                      amount=attempt.excess_fen, code="payment_excess",
+                      memo=f"{attempt.channel} {attempt.channel_trade_no}"[:200])
 
 
 @transaction.atomic

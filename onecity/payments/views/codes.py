@@ -7,8 +7,10 @@ bill's payee, title, amount and the payer masked, nothing more."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -21,6 +23,7 @@ from onecity.payments.selectors import attempt_for_code
 from onecity.payments.services.attempts import attempt_create, attempt_submit
 from onecity.payments.services.codes import CodeProblem, code_check, code_url, qr_png, qr_svg, qr_svg_document
 from onecity.payments.services.common import yuan_to_fen
+from onecity.payments.views.channels import sandbox_url
 
 APPS_THAT_PAY = (ScanApp.CITY_APP, ScanApp.ALIPAY, ScanApp.WECHAT, ScanApp.UNIONPAY)
 
@@ -75,7 +78,10 @@ def code_pay(request, token: str):
     except ApplicationError as exc:
         context.update(error=str(exc.message), amount=request.POST.get("amount", ""))
         return render(request, "payments/code/pay.html", context, status=422)
-    return redirect("payments:code_attempt", token=token, attempt_id=attempt.public_id)
+    target = reverse("payments:code_attempt", args=[token, attempt.public_id])
+    if settings.PAYMENTS_SANDBOX:
+        return redirect(sandbox_url(attempt=attempt, next_url=target))
+    return redirect(target)
 
 
 @never_cache

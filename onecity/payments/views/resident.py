@@ -3,8 +3,10 @@ a payment attempt's status."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from onecity.core.errors import ApplicationError, NotFound
@@ -17,6 +19,7 @@ from onecity.payments.selectors import bill_attempts, bill_events, bills_for_res
 from onecity.payments.services.attempts import attempt_create, attempt_submit
 from onecity.payments.services.codes import code_dynamic_issue, qr_svg
 from onecity.payments.services.common import yuan_to_fen
+from onecity.payments.views.channels import sandbox_url
 
 
 @citizen_required
@@ -65,7 +68,10 @@ def bill_pay(request, bill_id: str):
         bill.refresh_from_db()
         return render(request, "payments/resident/bill.html", _bill_context(request, bill, error=str(exc.message)),
                       status=422)
-    return redirect("payments:attempt", attempt_id=attempt.public_id)
+    target = reverse("payments:attempt", args=[attempt.public_id])
+    if settings.PAYMENTS_SANDBOX:
+        return redirect(sandbox_url(attempt=attempt, next_url=target))
+    return redirect(target)
 
 
 def _amount_fen(request, bill) -> int:

@@ -1,0 +1,41 @@
+"""Periodic payments jobs. Each calls a service and is idempotent."""
+
+from __future__ import annotations
+
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, lock_task
+
+from onecity.payments.services.attempts import attempts_expire
+from onecity.payments.services.bills import bills_mark_overdue
+from onecity.payments.services.notifications import attempts_query_channel, notifications_process_pending
+
+
+@db_periodic_task(crontab(minute="*"))
+@lock_task("payments-query-channel")
+def attempts_query_channel_task() -> int:
+    """Every minute: ask the channel about attempts pending longer than
+    PAYMENTS_QUERY_AFTER_MINUTES with no notification, and process its answer. Runs before
+    the expiry job's turn so a payment the channel took is found before its attempt expires."""
+    return attempts_query_channel()
+
+
+@db_periodic_task(crontab(minute="*"))
+@lock_task("payments-notifications-pending")
+def notifications_process_pending_task() -> int:
+    """Every minute: process notifications that were stored but never processed (a crash)."""
+    return notifications_process_pending()
+
+
+@db_periodic_task(crontab(minute="*/5"))
+@lock_task("payments-attempts-expire")
+def attempts_expire_task() -> int:
+    """Every five minutes: open attempts past their expiry expire."""
+    return attempts_expire()
+
+
+@db_periodic_task(crontab(hour="16", minute="10"))
+@lock_task("payments-bills-overdue")
+def bills_mark_overdue_task() -> int:
+    """Daily at 00:10 Beijing time (16:10 UTC: the schedule is in UTC): bills past their due date
+    become overdue."""
+    return bills_mark_overdue()
