@@ -63,13 +63,14 @@ def chromium():
 @pytest.fixture
 def open_context(request, chromium, live_server, transactional_db):
     """A factory of browser contexts: `open_context("phone")` (390x844) or `open_context("desktop")`
-    (1440x900), Chinese unless another `locale` is given."""
+    (1440x900), Chinese unless another `locale` is given; `user_agent` replaces Chromium's."""
     contexts = []
 
-    def factory(device: str = "phone", *, locale: str = "zh-CN"):
+    def factory(device: str = "phone", *, locale: str = "zh-CN", user_agent: str | None = None):
         context = chromium.new_context(
             **DEVICES[device], locale=locale, timezone_id="Asia/Shanghai", base_url=live_server.url,
             extra_http_headers={"Accept-Language": "zh-CN,zh;q=0.9" if locale == "zh-CN" else f"{locale},en;q=0.8"},
+            **({"user_agent": user_agent} if user_agent else {}),
         )
         context.set_default_timeout(TIMEOUT_MS)
         contexts.append(context)
