@@ -3,10 +3,21 @@
 
 from django.contrib import admin
 
+from onecity.identity.access import has_role
+from onecity.identity.enums import Role
 from onecity.ledger.models import Account, Transfer
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
+    """Administrators (the role, as in the identity admin) look; nobody changes anything."""
+
+    def has_module_permission(self, request):
+        user = request.user
+        return bool(user.is_active and user.is_staff and (user.is_superuser or has_role(user, Role.ADMINISTRATOR)))
+
+    def has_view_permission(self, request, obj=None):
+        return self.has_module_permission(request)
+
     def has_add_permission(self, request):
         return False
 
