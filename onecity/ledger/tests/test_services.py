@@ -280,3 +280,24 @@ def test_trial_balance_sums_every_account(book):
     [line] = selectors.ledger_trial_balance().lines
     assert (line.currency, line.accounts, line.debits_posted, line.credits_posted, line.debits_pending,
             line.credits_pending, line.balanced) == ("CNY", 6, 1_000, 1_000, 100, 100, True)
+
+
+def test_inside_a_callers_transaction_a_refusal_leaves_it_usable(book):
+    """Payments posts from its own services: a refused transfer rolls back only itself."""
+    from django.db import transaction
+
+    book.topup("t-1", 1_000)
+    with transaction.atomic():
+        with pytest.raises(ApplicationError):
+            services.transfer_post(transfer_id="t-2", debit=book.wallet, credit=book.payee, amount=5_000,
+                                   code="bill_payment")
+        with pytest.raises(ApplicationError):
+            services.transfers_post_bulk(rides(book, 12, amount=200))
+        services.transfer_post(transfer_id="t-3", debit=book.wallet, credit=book.payee, amount=400,
+                               code="bill_payment")
+        services.transfers_post_bulk([TransferRow(transfer_id="fee", debit=book.payee, credit=book.fees, amount=4,
+                                                  code="fee")])
+    assert totals(book.wallet) == (400, 1_000, 0, 0)
+    assert totals(book.payee) == (4, 400, 0, 0)
+    assert totals(book.fees) == (0, 4, 0, 0)
+    assert selectors.ledger_verify().ok
