@@ -1,0 +1,138 @@
+"""bench.payment_notify — verified channel notifications processed per second, end to end.
+
+A throw-away OneCity instance (its own var/: SQLite, keys, channel sandbox keys), migrated; one
+payee unit, one resident, N bills each with a pending payment attempt, the channels mixed evenly
+(city wallet, Alipay, WeChat Pay, UnionPay). Just before the load, each channel's sandbox signs a
+"paid" notification for each attempt, exactly as that channel posts it (Ed25519 JSON, RSA2 form,
+RSA-signed and AES-GCM-encrypted JSON, certificate-chained RSA form) with keys the served
+instance verifies against. Then `onecity serve` (gunicorn, as in production) on loopback gets
+them all as POST /pay/notify/<channel>/ from concurrent keep-alive clients: every one is stored
+raw, verified, applied (attempt succeeded, bill paid, bill event, audit row, ledger transfer) and
+answered with the channel's success reply. Afterwards the database is checked: N attempts
+succeeded, N bills paid, N notifications processed, the ledger balanced with N × amount.
+
+Same-run baselines: (1) GET /healthz on the same server with the same clients (the floor of a
+request through gunicorn and the middleware) — `ratio` = notifications/s ÷ that; (2) the
+verification alone, in-process, on one core (what the signatures cost).
+
+    .venv/bin/python -m bench.payment_notify [--notifications N] [--concurrency C] [--workers W]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench._common import emit, free_port, isolated_env, load, run_onecity, served  # noqa: E402
+
+TARGET = 500.0  # verified notifications/s
+CHANNELS = ["city_wallet", "alipay", "wechat", "unionpay"]
+AMOUNT = 12_345
+
+
+def setup(env: dict[str, str], n: int) -> list[tuple[str, str]]:
+    """Migrate, then N bills with a pending attempt each; returns (channel, attempt id)."""
+    run_onecity(env, "manage", "migrate", "--verbosity", "0")
+    os.environ.update(env)
+    import django
+
+    django.setup()
+    from django.contrib.auth.hashers import make_password
+    from django.utils import timezone
+
+    from onecity.core.ids import new_public_id
+    from onecity.core.validators import uscc_make
+    from onecity.identity.enums import OrganizationKind, PayeeType, UserKind
+    from onecity.identity.models import Organization, User
+    from onecity.payments.models import Bill, PaymentAttempt
+
+    payee = Organization.objects.create(name="福州第一中学", kind=OrganizationKind.PAYEE, payee_type=PayeeType.SCHOOL,
+                                        region_code="350102", uscc=uscc_make("12", "350102", "N0000001"))
+    resident = User.objects.create(public_id=(pid := new_public_id()), username="c-" + pid, kind=UserKind.CITIZEN,
+                                   password=make_password(None))
+    now = timezone.now()
+    bills = Bill.objects.bulk_create([
+        Bill(payee=payee, resident=resident, kind="tuition", title=f"学费 {i}", amount_fen=AMOUNT,
+             due_date=now.date() + dt.timedelta(days=30), issued_at=now, updated_at=now) for i in range(n)])
+    attempts = PaymentAttempt.objects.bulk_create([
+        PaymentAttempt(payee=payee, bill=b, channel=CHANNELS[i % len(CHANNELS)], amount_fen=AMOUNT, state="pending",
+                       client_key="bench", idempotency_key=f"k{i}", request_hash="-", created_at=now,
+                       submitted_at=now, expires_at=now + dt.timedelta(hours=2), updated_at=now)
+        for i, b in enumerate(bills)])
+    return [(a.channel, a.public_id) for a in attempts]
+
+
+def sign_all(attempts: list[tuple[str, str]]) -> list[tuple[str, dict[str, str], bytes]]:
+    from onecity.payments.gateways import sandbox_client
+
+    signed = []
+    for i, (channel, attempt_id) in enumerate(attempts):
+        sandbox = sandbox_client(channel).sandbox
+        headers, body = sandbox.notification(trade_no=f"B{i:08d}{attempt_id[-8:]}", out_trade_no=attempt_id,
+                                             amount_fen=AMOUNT)
+        signed.append((channel, headers, body))
+    return signed
+
+
+def verify_alone(signed) -> float:
+    from onecity.payments.gateways import sandbox_client
+
+    started = time.process_time()
+    for channel, headers, body in signed:
+        sandbox_client(channel).verifier().verify(headers, body)
+    return len(signed) / (time.process_time() - started)
+
+
+def check(n: int) -> dict:
+    from onecity.ledger.selectors import ledger_trial_balance
+    from onecity.payments.models import Bill, ChannelNotification, PaymentAttempt
+
+    trial = ledger_trial_balance()
+    return {"attempts_succeeded": PaymentAttempt.objects.filter(state="succeeded").count(),
+            "bills_paid": Bill.objects.filter(state="paid").count(),
+            "notifications_processed": ChannelNotification.objects.filter(result="processed").count(),
+            "ledger_balanced": trial.balanced,
+            "ledger_posted_fen": sum(line.debits_posted for line in trial.lines),
+            "expected": {"rows": n, "fen": n * AMOUNT}}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--notifications", type=int, default=4000)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    n = args.notifications
+
+    env = isolated_env(ONECITY_PAYMENTS_SANDBOX="1", ONECITY_HUEY_IMMEDIATE="0")
+    attempts = setup(env, n)
+    with served(env, free_port(), args.workers) as base:
+        healthz = load(base, lambda i: ("GET", "/healthz", {}), total=n, concurrency=args.concurrency)
+        signed = sign_all(attempts)
+        # warm-up is the first few requests of the run itself: each worker loads its channel keys once
+        result = load(base, lambda i: ("POST", f"/pay/notify/{signed[i][0]}/",
+                                       {"headers": signed[i][1], "content": signed[i][2]}),
+                      total=n, concurrency=args.concurrency, ok=lambda r: r.status_code in (200, 204))
+    verified_alone = verify_alone(signed)
+    outcome = check(n)
+    rate = result.rps
+    emit("payment_notify.healthz_baseline", healthz.rps, "req/s", None, concurrency=args.concurrency,
+         workers=args.workers, errors=healthz.errors)
+    emit("payment_notify.verify_alone", verified_alone, "notifications/s per CPU second", None,
+         note="signature checks only, in-process, one core")
+    emit("payment_notify", rate, "notifications/s", rate / healthz.rps, target=TARGET, target_met=rate >= TARGET,
+         notifications=n, errors=result.errors, p50_ms=round(result.p50, 2), p95_ms=round(result.percentile(95), 2),
+         mix="even: city_wallet, alipay, wechat, unionpay", database="sqlite", concurrency=args.concurrency,
+         workers=args.workers, check=outcome)
+
+
+if __name__ == "__main__":
+    main()
