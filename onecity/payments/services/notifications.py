@@ -144,7 +144,10 @@ def notification_process(*, notification_id: str) -> NotificationOutcome:
     """Verify a stored notification and apply it (see the module docstring). Idempotent: a
     row already decided gets the same answer and changes nothing. The freshness window is
     measured against when the row was received, so a re-run after a crash still verifies."""
-    row = ChannelNotification.objects.get(public_id=notification_id)
+    return _process(ChannelNotification.objects.get(public_id=notification_id))
+
+
+def _process(row: ChannelNotification) -> NotificationOutcome:
     if row.result != R.RECEIVED:
         return NotificationOutcome(row, _reply_for(row))
     try:
@@ -172,8 +175,7 @@ def notification_process(*, notification_id: str) -> NotificationOutcome:
 def notification_handle(*, channel: str, headers: Mapping[str, str], body: bytes,
                         remote_addr: str | None = None) -> NotificationOutcome:
     """What the notify endpoint does: store, then process."""
-    row = notification_receive(channel=channel, headers=headers, body=body, remote_addr=remote_addr)
-    return notification_process(notification_id=row.public_id)
+    return _process(notification_receive(channel=channel, headers=headers, body=body, remote_addr=remote_addr))
 
 
 def notifications_process_pending(*, older_than: dt.timedelta = dt.timedelta(minutes=1),

@@ -291,3 +291,24 @@ def test_unknown_channel_is_404_and_get_is_refused(client, city):
     assert client.post("/pay/notify/paypal/", data=b"x", content_type="text/plain").status_code == 404
     assert client.get(reverse("payments:notify", args=["alipay"])).status_code == 405
     assert ChannelNotification.objects.count() == 0
+
+
+def test_periodic_jobs_call_the_services(city, clock):
+    from onecity.payments.tasks import (
+        attempts_expire_task,
+        attempts_query_channel_task,
+        bills_mark_overdue_task,
+        notifications_process_pending_task,
+    )
+
+    paid, lost = pending_attempt(city, "alipay"), pending_attempt(city, "wechat")
+    sandbox_client("alipay").pay(out_trade_no=paid.public_id, amount_fen=paid.amount_fen)
+    clock.advance(minutes=5)
+    assert attempts_query_channel_task.call_local() == 1
+    assert notifications_process_pending_task.call_local() == 0
+    clock.advance(minutes=15)
+    assert attempts_expire_task.call_local() == 1
+    assert bills_mark_overdue_task.call_local() == 0
+    paid.refresh_from_db()
+    lost.refresh_from_db()
+    assert (paid.state, lost.state, lost.failure_code) == ("succeeded", "expired", "timeout")
