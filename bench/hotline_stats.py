@@ -295,7 +295,7 @@ def bench(backend: str, n: int, rounds: int) -> None:
             times.append((time.perf_counter() - began) * 1000)
         value = p95(times)
         emit(f"hotline_stats.{backend}.{name}.p95", value, "ms", value / live_ms, cases=n, rounds=rounds,
-             median_ms=round(statistics.median(times), 2),
+             median_ms=round(statistics.median(times), 2), speedup=round(live_ms / value),
              baseline="the year's aggregate query over the raw case table (median)",
              baseline_ms=round(live_ms, 1), live_page_ms=round(page_ms, 1), target_ms=TARGET_MS,
              meets_target=value < TARGET_MS)
