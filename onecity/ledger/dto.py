@@ -52,6 +52,7 @@ class TransferDTO:
     metadata: dict[str, Any]
     actor: str
     created_at: dt.datetime
+    expires_at: dt.datetime | None = None  # a hold's deadline
 
 
 @dataclass(frozen=True, slots=True)

@@ -74,6 +74,8 @@ class Transfer(models.Model):
     metadata = models.JSONField(default=dict, blank=True)
     actor = models.CharField(max_length=80, blank=True, default="")
     created_at = models.DateTimeField()
+    # A hold's deadline: `pendings_void_expired` voids the holds past it (TigerBeetle's timeout).
+    expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("ledger transfer")
@@ -93,7 +95,9 @@ class Transfer(models.Model):
                                     name="ledger_transfer_pending_resolved_once"),
         ]
         indexes = [models.Index(fields=["reverses"], condition=Q(reverses__isnull=False),
-                                name="ledger_transfer_reverses")]
+                                name="ledger_transfer_reverses"),
+                   models.Index(fields=["expires_at"], condition=Q(expires_at__isnull=False),
+                                name="ledger_transfer_expires_at")]
 
     def __str__(self) -> str:
         return self.transfer_id

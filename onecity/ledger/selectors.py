@@ -37,7 +37,8 @@ def transfer_to_dto(transfer: Transfer) -> TransferDTO:
         credit=transfer.credit_account.public_id, amount=transfer.amount, currency=transfer.currency,
         code=transfer.code, pending_id=transfer.pending.transfer_id if transfer.pending_id else None,
         reverses_id=transfer.reverses.transfer_id if transfer.reverses_id else None, batch_id=transfer.batch_id,
-        memo=transfer.memo, metadata=transfer.metadata, actor=transfer.actor, created_at=transfer.created_at)
+        memo=transfer.memo, metadata=transfer.metadata, actor=transfer.actor, created_at=transfer.created_at,
+        expires_at=transfer.expires_at)
 
 
 def _account(public_id: str) -> Account:

@@ -19,7 +19,9 @@ nothing changed.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
+import hashlib
 import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
@@ -55,6 +57,11 @@ _BALANCE_SQL = (
     "WHERE id = %s "
     "AND (NOT debits_must_not_exceed_credits OR credits_posted + %s >= debits_posted + %s + debits_pending + %s) "
     "AND (NOT credits_must_not_exceed_debits OR debits_posted + %s >= credits_posted + %s + credits_pending + %s)"
+)
+_INSERT_ONE_SQL = (
+    "INSERT INTO ledger_transfer (transfer_id, kind, debit_account_id, credit_account_id, amount, currency, code, "
+    "batch_id, memo, metadata, actor, created_at, expires_at) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 )
 _INSERT_SQL = (
     "INSERT INTO ledger_transfer (transfer_id, kind, debit_account_id, credit_account_id, amount, currency, code, "
@@ -236,7 +243,7 @@ def account_open(*, kind: str, owner: str, currency: str = "CNY", flags: Iterabl
 # --- single transfers -----------------------------------------------------------------------------
 
 def _post_one(*, kind: str, transfer_id: str, debit: str, credit: str, amount: int, code: str, memo: str,
-              metadata: dict | None, actor: Any) -> TransferDTO:
+              metadata: dict | None, actor: Any, expires_at: dt.datetime | None = None) -> TransferDTO:
     _check_transfer_id(transfer_id)
     _check_amount(amount)
     _check_code(code)
@@ -249,15 +256,17 @@ def _post_one(*, kind: str, transfer_id: str, debit: str, credit: str, amount: i
     if taken:
         existing = Transfer.objects.select_related("debit_account", "credit_account").get(pk=taken[0])
         if not _same(existing, kind=kind, debit_account_id=debit_account.pk, credit_account_id=credit_account.pk,
-                     amount=amount, code=code, memo=memo, metadata=metadata, pending_id=None, reverses_id=None):
+                     amount=amount, code=code, memo=memo, metadata=metadata, pending_id=None, reverses_id=None,
+                     expires_at=expires_at):
             raise _exists_differently(transfer_id)
         return transfer_to_dto(existing)
     now, actor_ref = timezone.now(), actor_reference(actor)
     ops = connection.ops
     with connection.cursor() as cursor:
-        cursor.execute(_INSERT_SQL, [transfer_id, str(kind), debit_account.pk, credit_account.pk, amount,
-                                     debit_account.currency, code, "", memo, ops.adapt_json_value(metadata, None),
-                                     actor_ref, ops.adapt_datetimefield_value(now)])
+        cursor.execute(_INSERT_ONE_SQL, [transfer_id, str(kind), debit_account.pk, credit_account.pk, amount,
+                                         debit_account.currency, code, "", memo, ops.adapt_json_value(metadata, None),
+                                         actor_ref, ops.adapt_datetimefield_value(now),
+                                         ops.adapt_datetimefield_value(expires_at)])
     if kind == TransferKind.POSTED:
         changes = {debit_account.pk: (amount, 0, 0, 0), credit_account.pk: (0, amount, 0, 0)}
     else:
@@ -265,7 +274,7 @@ def _post_one(*, kind: str, transfer_id: str, debit: str, credit: str, amount: i
     _move(changes, {debit_account.pk: debit_account, credit_account.pk: credit_account})
     return TransferDTO(transfer_id=transfer_id, kind=str(kind), debit=debit, credit=credit, amount=amount,
                        currency=debit_account.currency, code=code, pending_id=None, reverses_id=None, batch_id="",
-                       memo=memo, metadata=metadata, actor=actor_ref, created_at=now)
+                       memo=memo, metadata=metadata, actor=actor_ref, created_at=now, expires_at=expires_at)
 
 
 @_retrying
@@ -278,11 +287,16 @@ def transfer_post(*, transfer_id: str, debit: str, credit: str, amount: int, cod
 
 @_retrying
 def transfer_pending(*, transfer_id: str, debit: str, credit: str, amount: int, code: str, memo: str = "",
-                     metadata: dict[str, Any] | None = None, actor: Any = None) -> TransferDTO:
+                     metadata: dict[str, Any] | None = None, expires_at: dt.datetime | None = None,
+                     actor: Any = None) -> TransferDTO:
     """Hold `amount` fen: the pending balances move now, the posted ones only by `pending_post`.
-    A hold counts against the debit account's limit at once."""
+    A hold counts against the debit account's limit at once. With `expires_at` the hold is
+    voided by `pendings_void_expired` once that moment has passed and it is still open."""
+    if expires_at is not None and (not isinstance(expires_at, dt.datetime) or timezone.is_naive(expires_at)):
+        raise ApplicationError(_("A hold's expiry must be a moment with its time zone."), code="expires_at_invalid",
+                               field="expires_at")
     return _post_one(kind=TransferKind.PENDING, transfer_id=transfer_id, debit=debit, credit=credit, amount=amount,
-                     code=code, memo=memo, metadata=metadata, actor=actor)
+                     code=code, memo=memo, metadata=metadata, actor=actor, expires_at=expires_at)
 
 
 def _resolve(*, kind: str, transfer_id: str, pending_id: str, amount: int | None, memo: str,
@@ -341,6 +355,27 @@ def pending_void(*, transfer_id: str, pending_id: str, memo: str = "", actor: An
     """Release the hold `pending_id` without posting anything."""
     return _resolve(kind=TransferKind.VOID_PENDING, transfer_id=transfer_id, pending_id=pending_id, amount=None,
                     memo=memo, actor=actor)
+
+
+def pendings_void_expired(*, now: dt.datetime | None = None, limit: int = 1000) -> list[str]:
+    """Void the open holds whose `expires_at` has passed (at most `limit`, oldest first); each
+    void has the transfer id "<hold id>:expired", so a rerun or a parallel run voids nothing
+    twice. Returns the ids of the holds voided by this call."""
+    now = now or timezone.now()
+    open_holds = (Transfer.objects.filter(kind=TransferKind.PENDING, expires_at__lte=now, resolutions__isnull=True)
+                  .order_by("expires_at", "pk").values_list("transfer_id", flat=True)[:limit])
+    voided = []
+    for hold_id in list(open_holds):
+        void_id = f"{hold_id}:expired" if len(hold_id) <= 56 else \
+            f"expired:{hashlib.sha256(hold_id.encode()).hexdigest()[:56]}"
+        try:
+            pending_void(transfer_id=void_id, pending_id=hold_id, memo="expired")
+        except ApplicationError as exc:
+            if exc.code == "pending_resolved":  # posted or voided by someone else a moment ago
+                continue
+            raise
+        voided.append(hold_id)
+    return voided
 
 
 @_retrying

@@ -301,3 +301,35 @@ def test_inside_a_callers_transaction_a_refusal_leaves_it_usable(book):
     assert totals(book.payee) == (4, 400, 0, 0)
     assert totals(book.fees) == (0, 4, 0, 0)
     assert selectors.ledger_verify().ok
+
+
+def test_expired_holds_are_voided_once(book):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from onecity.ledger.tasks import pendings_void_expired_task
+
+    book.topup("t-1", 1_000)
+    now = timezone.now()
+    services.transfer_pending(transfer_id="h-old", debit=book.wallet, credit=book.payee, amount=300,
+                              code="bill_payment", expires_at=now - dt.timedelta(minutes=1))
+    services.transfer_pending(transfer_id="h-new", debit=book.wallet, credit=book.payee, amount=200,
+                              code="bill_payment", expires_at=now + dt.timedelta(minutes=15))
+    services.transfer_pending(transfer_id="h-posted", debit=book.wallet, credit=book.payee, amount=100,
+                              code="bill_payment", expires_at=now - dt.timedelta(minutes=5))
+    services.pending_post(transfer_id="h-posted-post", pending_id="h-posted")
+    services.transfer_pending(transfer_id="h-" + "x" * 62, debit=book.wallet, credit=book.payee, amount=50,
+                              code="bill_payment", expires_at=now - dt.timedelta(minutes=2))
+    assert selectors.transfer_get(transfer_id="h-new").expires_at == now + dt.timedelta(minutes=15)
+    refused("transfer_exists_different", services.transfer_pending, transfer_id="h-new", debit=book.wallet,
+            credit=book.payee, amount=200, code="bill_payment", expires_at=now)
+    refused("expires_at_invalid", services.transfer_pending, transfer_id="h-naive", debit=book.wallet,
+            credit=book.payee, amount=200, code="bill_payment", expires_at=dt.datetime(2026, 1, 1))  # noqa: DTZ001
+    assert services.pendings_void_expired(now=now) == ["h-" + "x" * 62, "h-old"]  # oldest deadline first
+    assert selectors.transfer_get(transfer_id="h-old:expired").kind == "void_pending"
+    assert totals(book.wallet) == (100, 1_000, 200, 0)
+    assert pendings_void_expired_task.call_local() == {"voided": 0}
+    assert services.pendings_void_expired(now=now + dt.timedelta(hours=1)) == ["h-new"]
+    assert totals(book.wallet) == (100, 1_000, 0, 0)
+    assert selectors.ledger_verify().ok
