@@ -133,6 +133,8 @@ def _apply(row: ChannelNotification, note) -> NotificationOutcome:
             now = timezone.now()
             ChannelNotification.objects.filter(pk=row.pk).update(result=R.PROCESSED, processed_at=now, attempt=attempt)
     except ApplicationError as exc:
+        if exc.code == "state_conflict":  # a parallel delivery changed the attempt first: look again
+            raise _Conflict from None
         return _decide(row, R.ERROR, f"{exc.code}: {exc.message}", attempt=attempt)
     except IntegrityError:  # another delivery of the same event was processed a moment ago
         return _decide(row, R.DUPLICATE, attempt=attempt)
