@@ -312,3 +312,22 @@ def test_periodic_jobs_call_the_services(city, clock):
     paid.refresh_from_db()
     lost.refresh_from_db()
     assert (paid.state, lost.state, lost.failure_code) == ("succeeded", "expired", "timeout")
+
+
+def test_sandbox_cashier_only_with_the_sandbox_on(client, city, settings):
+    attempt = pending_attempt(city, "alipay")
+    url = reverse("payments:sandbox_cashier", args=["alipay", attempt.public_id])
+    page = client.get(url, {"next": f"/pay/attempts/{attempt.public_id}/"})
+    assert page.status_code == 200
+    assert page.context["next"] == f"/pay/attempts/{attempt.public_id}/"
+    assert client.get(url, {"next": "https://evil.example/pay/"}).context["next"] == ""
+    assert client.get(reverse("payments:sandbox_cashier", args=["wechat", attempt.public_id])).status_code == 404
+    headers, body = signed("alipay", attempt)
+    settings.PAYMENTS_SANDBOX = False
+    before = snapshot()
+    assert client.get(url).status_code == 404
+    assert client.post(url).status_code == 404
+    # and without the sandbox no channel is configured: a notification is kept raw, answered 503
+    assert post(client, "alipay", headers, body).status_code == 503
+    assert snapshot() == before
+    assert list(ChannelNotification.objects.values_list("result", "verified")) == [("received", None)]
