@@ -162,10 +162,14 @@ def _transition(attempt_id: str, action: str, **fields) -> tuple[PaymentAttempt,
     changed = PaymentAttempt.objects.filter(pk=attempt.pk, state=attempt.state).update(
         state=workflow.attempt_target(action), updated_at=now, **fields)
     if not changed:
-        raise ApplicationError(_("This payment changed a moment ago. Please reload and try again."),
-                               code="state_conflict", status=409)
+        raise _state_conflict()
     attempt.refresh_from_db()
     return attempt, True
+
+
+def _state_conflict() -> ApplicationError:
+    return ApplicationError(_("This payment changed a moment ago. Please reload and try again."),
+                            code="state_conflict", status=409)
 
 
 def _state_error(attempt: PaymentAttempt) -> ApplicationError:
@@ -191,7 +195,7 @@ def attempt_mark_succeeded(*, attempt_id: str, amount_fen: int, channel_trade_no
                            ) -> PaymentAttempt:
     """The channel says the money arrived. `amount_fen` must equal the attempt's amount (else
     422 `amount_mismatch` and nothing changes). Replays of a recorded success return it."""
-    attempt = PaymentAttempt.objects.filter(public_id=attempt_id).first()
+    attempt = PaymentAttempt.objects.select_related("payee").filter(public_id=attempt_id).first()
     if attempt is None:
         raise NotFound()
     if amount_fen != attempt.amount_fen:
@@ -203,20 +207,26 @@ def attempt_mark_succeeded(*, attempt_id: str, amount_fen: int, channel_trade_no
             raise ApplicationError(_("This payment was already recorded with another trade number."),
                                    code="trade_no_mismatch", status=409)
         return attempt
-    at = at or timezone.now()
-    fields = {"finished_at": at, "failure_code": ""}
+    now = timezone.now()
+    at = at or now
+    fields = {"finished_at": at, "failure_code": "", "updated_at": now}
     if channel_trade_no:
         fields["channel_trade_no"] = channel_trade_no[:64]
     if payer_account_masked:
         fields["payer_account_masked"] = mask_text(payer_account_masked)[:40]
-    attempt, changed = _transition(attempt_id, "succeed", **fields)
-    if not changed:
+    if not workflow.attempt_can("succeed", attempt.state):
         raise _state_error(attempt)
+    # the conditional UPDATE of _transition, on the row read above (one read, not three: a hot path)
+    if not PaymentAttempt.objects.filter(pk=attempt.pk, state=attempt.state).update(state=A.SUCCEEDED, **fields):
+        raise _state_conflict()
+    attempt.state = A.SUCCEEDED
+    for name, value in fields.items():
+        setattr(attempt, name, value)
     if attempt.bill_id:
         applied = bill_apply_payment(bill_pk=attempt.bill_id, amount_fen=attempt.amount_fen, attempt=attempt, at=at)
         if applied < attempt.amount_fen:
-            PaymentAttempt.objects.filter(pk=attempt.pk).update(excess_fen=attempt.amount_fen - applied)
-            attempt.refresh_from_db()
+            attempt.excess_fen = attempt.amount_fen - applied
+            PaymentAttempt.objects.filter(pk=attempt.pk).update(excess_fen=attempt.excess_fen)
     _ledger_post(attempt)
     audit_record(actor=actor, action="payments.attempt_succeeded", object_type="payment_attempt",
                  object_id=attempt.public_id,
@@ -230,17 +240,42 @@ def _ledger_post(attempt: PaymentAttempt) -> None:
     transfer id): the channel owes it (channel clearing, debit); what the bill absorbed is owed
     to the payee (payee payable, credit); what it could not absorb waits in suspense for its
     refund. Transfer ids: "pay:<attempt public id>" and "pay:<attempt public id>:excess"."""
-    clearing = account_open(kind=AccountKind.CHANNEL_CLEARING, owner=f"channel:{attempt.channel}").public_id
+    memo = f"{attempt.channel} {attempt.channel_trade_no}"[:200]
+    clearing = (AccountKind.CHANNEL_CLEARING, f"channel:{attempt.channel}")
     applied = attempt.amount_fen - attempt.excess_fen
     if applied:
-        payee = account_open(kind=AccountKind.PAYEE_PAYABLE, owner=f"org:{attempt.payee.public_id}").public_id
-        transfer_post(transfer_id=f"pay:{attempt.public_id}", debit=clearing, credit=payee, amount=applied,
-                      code="payment", memo=f"{attempt.channel} {attempt.channel_trade_no}"[:200])
+        _post(transfer_id=f"pay:{attempt.public_id}", debit=clearing,
+              credit=(AccountKind.PAYEE_PAYABLE, f"org:{attempt.payee.public_id}"), amount=applied, code="payment",
+              memo=memo)
     if attempt.excess_fen:
-        suspense = account_open(kind=AccountKind.SUSPENSE, owner="platform").public_id
-        transfer_post(transfer_id=f"pay:{attempt.public_id}:excess", debit=clearing, credit=suspense,
-                      amount=attempt.excess_fen, code="payment_excess",
-                      memo=f"{attempt.channel} {attempt.channel_trade_no}"[:200])
+        _post(transfer_id=f"pay:{attempt.public_id}:excess", debit=clearing, credit=(AccountKind.SUSPENSE, "platform"),
+              amount=attempt.excess_fen, code="payment_excess", memo=memo)
+
+
+#: ledger account public ids by (kind, owner), per process: an account, once open, keeps its id
+_ledger_accounts: dict[tuple[str, str], str] = {}
+
+
+def _account_id(kind: str, owner: str) -> str:
+    key = (kind, owner)
+    if key not in _ledger_accounts:
+        _ledger_accounts[key] = account_open(kind=kind, owner=owner).public_id
+    return _ledger_accounts[key]
+
+
+def _post(*, transfer_id: str, debit: tuple[str, str], credit: tuple[str, str], amount: int, code: str,
+          memo: str) -> None:
+    try:
+        transfer_post(transfer_id=transfer_id, debit=_account_id(*debit), credit=_account_id(*credit), amount=amount,
+                      code=code, memo=memo)
+    except ApplicationError as exc:
+        if exc.code != "account_not_found":
+            raise
+        # a remembered account was opened in a transaction that was rolled back: open it again
+        _ledger_accounts.pop(debit, None)
+        _ledger_accounts.pop(credit, None)
+        transfer_post(transfer_id=transfer_id, debit=_account_id(*debit), credit=_account_id(*credit), amount=amount,
+                      code=code, memo=memo)
 
 
 @transaction.atomic

@@ -101,20 +101,20 @@ class _Conflict(Exception):
     """The attempt's channel status moved while this notification was applied: try again."""
 
 
-def _apply(row: ChannelNotification, note) -> NotificationOutcome:
+def _apply(row: ChannelNotification, note, verified: dict) -> NotificationOutcome:
     attempt = PaymentAttempt.objects.filter(public_id=note.out_trade_no, channel=row.channel).first()
     if attempt is None:
-        return _decide(row, R.ERROR, f"unknown_order: {note.out_trade_no}")
+        return _decide(row, R.ERROR, f"unknown_order: {note.out_trade_no}", **verified)
     if ChannelNotification.objects.filter(dedupe_key=row.dedupe_key, result=R.PROCESSED).exists():
-        return _decide(row, R.DUPLICATE, attempt=attempt)
+        return _decide(row, R.DUPLICATE, attempt=attempt, **verified)
     current = PaymentStatus(attempt.channel_status) if attempt.channel_status else None
     if not should_apply(current, note.status):
-        return _decide(row, R.OUT_OF_ORDER, f"{note.status} after {current}", attempt=attempt)
+        return _decide(row, R.OUT_OF_ORDER, f"{note.status} after {current}", attempt=attempt, **verified)
     if note.status == PaymentStatus.PAID:
         try:
             check_amount(note, expected_fen=attempt.amount_fen)
         except ChannelError as exc:
-            return _decide(row, R.AMOUNT_MISMATCH, f"{exc.code}: {exc.message}", attempt=attempt)
+            return _decide(row, R.AMOUNT_MISMATCH, f"{exc.code}: {exc.message}", attempt=attempt, **verified)
     try:
         with transaction.atomic():
             if note.status == PaymentStatus.PAID:
@@ -131,13 +131,14 @@ def _apply(row: ChannelNotification, note) -> NotificationOutcome:
             if not moved:
                 raise _Conflict
             now = timezone.now()
-            ChannelNotification.objects.filter(pk=row.pk).update(result=R.PROCESSED, processed_at=now, attempt=attempt)
+            ChannelNotification.objects.filter(pk=row.pk).update(result=R.PROCESSED, processed_at=now, attempt=attempt,
+                                                                 **verified)
     except ApplicationError as exc:
         if exc.code == "state_conflict":  # a parallel delivery changed the attempt first: look again
             raise _Conflict from None
-        return _decide(row, R.ERROR, f"{exc.code}: {exc.message}", attempt=attempt)
+        return _decide(row, R.ERROR, f"{exc.code}: {exc.message}", attempt=attempt, **verified)
     except IntegrityError:  # another delivery of the same event was processed a moment ago
-        return _decide(row, R.DUPLICATE, attempt=attempt)
+        return _decide(row, R.DUPLICATE, attempt=attempt, **verified)
     row.result, row.processed_at, row.attempt = R.PROCESSED, now, attempt
     return NotificationOutcome(row, reply_ok(row.channel))
 
@@ -161,17 +162,19 @@ def _process(row: ChannelNotification) -> NotificationOutcome:
         note = client.verifier().verify(row.headers, row.body.encode("utf-8"), now=row.received_at)
     except ChannelError as exc:
         return _decide(row, R.REJECTED, f"{exc.code}: {exc.message}", verified=False)
-    row.verified, row.dedupe_key, row.status = True, dedupe_key(note), str(note.status)
-    row.out_trade_no, row.amount_fen, row.channel_trade_no = note.out_trade_no[:64], note.amount_fen, note.trade_no[:64]
-    ChannelNotification.objects.filter(pk=row.pk).update(
-        verified=True, dedupe_key=row.dedupe_key, status=row.status, out_trade_no=row.out_trade_no,
-        amount_fen=row.amount_fen, channel_trade_no=row.channel_trade_no)
+    # what was verified is written with the outcome (one write, in the processing transaction)
+    verified = {"verified": True, "dedupe_key": dedupe_key(note), "status": str(note.status),
+                "out_trade_no": note.out_trade_no[:64], "amount_fen": note.amount_fen,
+                "channel_trade_no": note.trade_no[:64]}
+    for name, value in verified.items():
+        setattr(row, name, value)
     for _try in range(3):
         try:
-            return _apply(row, note)
+            return _apply(row, note, verified)
         except _Conflict:
             continue
-    return _decide(row, R.ERROR, "state_conflict: " + _("The payment changed while this notification was applied."))
+    return _decide(row, R.ERROR, "state_conflict: " + _("The payment changed while this notification was applied."),
+                   **verified)
 
 
 def notification_handle(*, channel: str, headers: Mapping[str, str], body: bytes,
