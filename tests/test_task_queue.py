@@ -3,7 +3,8 @@
 (a) tests run Huey in immediate mode: enqueue → delivered, in the same thread;
 (b) a real consumer on a real Redis broker runs a real OneCity job (skipped when Redis does not
     answer on 127.0.0.1:6379);
-(c) the same against SqliteHuey on a temporary file, the embedded default that needs no broker;
+(c) the same against the embedded default that needs no broker (OneCity's SqliteHuey: WAL,
+    synchronous=NORMAL) on a temporary file;
 (d) the periodic jobs: stuck-message recovery and the one-time-code purge;
 and `onecity worker` starts the consumer with the periodic scheduler on.
 
@@ -24,11 +25,12 @@ from django.conf import settings
 from django.db import connections, transaction
 from django.test import override_settings
 from django.utils import timezone
-from huey import RedisHuey, SqliteHuey
+from huey import RedisHuey
 from huey.consumer import Consumer
 from huey.contrib.djhuey import HUEY
 
 from onecity.core.crypto import lookup_hash
+from onecity.core.queue import OneCitySqliteHuey
 from onecity.identity.models import OneTimeCode
 from onecity.notifications import tasks as notification_tasks
 from onecity.notifications.enums import Channel, MessageState
@@ -80,7 +82,11 @@ def _make_huey(kind: str, tmp_path) -> object:
             pytest.skip(f"Redis is not answering on {REDIS_HOST}:{REDIS_PORT}; start redis-server to run "
                         "the real-broker test")
         return RedisHuey(name, host=REDIS_HOST, port=REDIS_PORT, db=REDIS_TEST_DB, immediate=False)
-    return SqliteHuey(name, filename=str(tmp_path / "huey.sqlite3"), immediate=False)
+    huey = OneCitySqliteHuey(name, filename=str(tmp_path / "huey.sqlite3"), immediate=False)
+    # the database's durability: WAL, and NORMAL instead of Huey's flush-per-enqueue FULL
+    assert huey.storage.conn.execute("pragma journal_mode").fetchone() == ("wal",)
+    assert huey.storage.conn.execute("pragma synchronous").fetchone() == (1,)
+    return huey
 
 
 @pytest.fixture(params=["redis", "sqlite"])
@@ -123,8 +129,8 @@ def broker_huey(request, tmp_path):
 
 def test_tests_run_huey_in_immediate_mode_with_the_configured_backend():
     assert HUEY.immediate is True
-    expected = "PriorityRedisHuey" if settings.REDIS_URL else "SqliteHuey"
-    assert settings.HUEY["huey_class"] == f"huey.{expected}"
+    expected = "huey.PriorityRedisHuey" if settings.REDIS_URL else "onecity.core.queue.OneCitySqliteHuey"
+    assert settings.HUEY["huey_class"] == expected
 
 
 @pytest.mark.django_db
@@ -261,7 +267,7 @@ def test_onecity_worker_starts_the_consumer_with_periodic_tasks(monkeypatch):
 
 
 @pytest.mark.parametrize(("redis_url", "expected"), [
-    ("", "huey.SqliteHuey"),
+    ("", "onecity.core.queue.OneCitySqliteHuey"),
     ("redis://127.0.0.1:6379/0", "huey.PriorityRedisHuey"),
 ])
 def test_settings_choose_the_queue_backend(redis_url, expected, tmp_path):
