@@ -195,6 +195,8 @@ class Case(models.Model):
             models.Index(fields=["reporter", "-created_at"]),
             models.Index(fields=["state", "sign_due_at"]),
             models.Index(fields=["state", "handle_due_at"]),
+            models.Index(fields=["updated_at"]),  # the statistics' refresh: cases changed since
+            models.Index(fields=["district", "-created_at"]),  # duplicates and hot spots by district
         ]
         constraints = [
             models.CheckConstraint(condition=(Q(state="merged") & Q(merged_into__isnull=False))
