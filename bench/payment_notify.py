@@ -15,7 +15,12 @@ Same-run baselines: (1) GET /healthz on the same server with the same clients (t
 request through gunicorn and the middleware) — `ratio` = notifications/s ÷ that; (2) the
 verification alone, in-process, on one core (what the signatures cost).
 
+With `--engine postgresql` the instance runs on a fresh database `onecity_bench_notify` on
+127.0.0.1:5432 (ONECITY_BENCH_PG_URL for another server), dropped afterwards: web workers then
+write in parallel instead of taking turns on SQLite's one writer.
+
     .venv/bin/python -m bench.payment_notify [--notifications N] [--concurrency C] [--workers W]
+                                             [--engine sqlite|postgresql]
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ if str(ROOT) not in sys.path:
 
 from bench._common import emit, free_port, isolated_env, load, run_onecity, served  # noqa: E402
 
+PG_SERVER = os.environ.get("ONECITY_BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
+PG_DB = "onecity_bench_notify"
 TARGET = 500.0  # verified notifications/s
 CHANNELS = ["city_wallet", "alipay", "wechat", "unionpay"]
 AMOUNT = 12_345
@@ -104,15 +111,38 @@ def check(n: int) -> dict:
             "expected": {"rows": n, "fen": n * AMOUNT}}
 
 
+def pg_database(action: str) -> str:
+    import psycopg
+
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
+        if action == "create":
+            conn.execute(f"CREATE DATABASE {PG_DB}")
+    return f"{PG_SERVER}/{PG_DB}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--notifications", type=int, default=4000)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--engine", choices=["sqlite", "postgresql"], default="sqlite")
     args = parser.parse_args()
     n = args.notifications
 
-    env = isolated_env(ONECITY_PAYMENTS_SANDBOX="1", ONECITY_HUEY_IMMEDIATE="0")
+    extra = {"DATABASE_URL": pg_database("create")} if args.engine == "postgresql" else {}
+    env = isolated_env(ONECITY_PAYMENTS_SANDBOX="1", ONECITY_HUEY_IMMEDIATE="0", **extra)
+    try:
+        measure(args, env, n)
+    finally:
+        if args.engine == "postgresql":
+            from django.db import connections
+
+            connections.close_all()
+            pg_database("drop")
+
+
+def measure(args, env: dict[str, str], n: int) -> None:
     attempts = setup(env, n)
     with served(env, free_port(), args.workers) as base:
         healthz = load(base, lambda i: ("GET", "/healthz", {}), total=n, concurrency=args.concurrency)
@@ -130,7 +160,7 @@ def main() -> None:
          note="signature checks only, in-process, one core")
     emit("payment_notify", rate, "notifications/s", rate / healthz.rps, target=TARGET, target_met=rate >= TARGET,
          notifications=n, errors=result.errors, p50_ms=round(result.p50, 2), p95_ms=round(result.percentile(95), 2),
-         mix="even: city_wallet, alipay, wechat, unionpay", database="sqlite", concurrency=args.concurrency,
+         mix="even: city_wallet, alipay, wechat, unionpay", database=args.engine, concurrency=args.concurrency,
          workers=args.workers, check=outcome)
 
 

@@ -113,6 +113,9 @@ def test_good_notification_pays_the_bill_once_and_posts_the_ledger(client, city,
             row.amount_fen, row.channel_trade_no) == (
         channel, "notify", True, "processed", attempt.pk, "paid", attempt.public_id, 250000, f"T{attempt.public_id}")
     assert row.body.encode() == body and row.body_sha256 == hashlib.sha256(body).hexdigest()
+    signing_headers = {k.lower(): v for k, v in headers.items() if k.lower().startswith(("wechatpay-", "onecity-wallet-"))}
+    assert row.headers == {"content-type": headers["Content-Type"], **signing_headers}
+    assert (channel in ("wechat", "city_wallet")) == bool(signing_headers)
     assert row.dedupe_key == f"{'wallet' if channel == 'city_wallet' else channel}:T{attempt.public_id}:paid"
     assert balances(attempt) == (250000, 250000)
     assert trial_totals() == (True, 250000, 250000)
