@@ -167,3 +167,66 @@ def bill_for_client(*, client_id: str, bill_id: str) -> Bill | None:
     if partner is None:
         return None
     return Bill.objects.filter(public_id=str(bill_id or ""), payee_id=partner.payee_id).first()
+
+
+# --- desensitised payment facts for the analytics read models (issue 4 §8, §9) ------------------
+#: the public-service scenario of a payment: from the bill's kind, else from the payee's type
+#: (payments made with a static payee code have no bill); the only place this mapping lives
+SCENARIOS = ("education", "health", "transit", "utilities", "parking", "fines", "other")
+SCENARIO_BY_BILL_KIND = {"tuition": "education", "boarding": "education", "hospital": "health",
+                         "utility": "utilities", "parking": "parking", "fine": "fines"}
+SCENARIO_BY_PAYEE_TYPE = {"school": "education", "hospital": "health", "transit": "transit",
+                          "utility": "utilities"}
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentFact:
+    """One succeeded payment, with nothing that points at the payer: no name, phone, ID number,
+    channel account or trade number. Times are local (Asia/Shanghai)."""
+
+    succeeded_at: dt.datetime
+    day: dt.date
+    hour: int
+    amount_fen: int
+    refunded_fen: int
+    channel: str
+    scenario: str
+    district_code: str  # the payee's region code (GB/T 2260)
+    district_name: str
+    payee_public_id: str
+
+
+def payment_facts(*, start: dt.date | None = None, end: dt.date | None = None,
+                  days: list[dt.date] | None = None, updated_since: dt.datetime | None = None):
+    """Stream the succeeded payments (oldest first) whose local day is within [start, end] and,
+    when given, in `days`; `updated_since`: only attempts changed at or after that moment (the
+    analytics refresh asks which days to recompute)."""
+    zone = timezone.get_current_timezone()
+    attempts = PaymentAttempt.objects.filter(state=AttemptState.SUCCEEDED, finished_at__isnull=False)
+    wanted = set(days) if days is not None else None
+    if wanted is not None:
+        if not wanted:
+            return
+        start, end = max(filter(None, (start, min(wanted)))), min(filter(None, (end, max(wanted))))
+    if start is not None:
+        attempts = attempts.filter(finished_at__gte=dt.datetime.combine(start, dt.time.min, tzinfo=zone))
+    if end is not None:
+        attempts = attempts.filter(finished_at__lt=dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min,
+                                                                       tzinfo=zone))
+    if updated_since is not None:
+        attempts = attempts.filter(updated_at__gte=updated_since)
+    from onecity.identity.enums import OrganizationKind
+    from onecity.identity.selectors.accounts import organization_list_active
+
+    districts = dict(organization_list_active(kinds=(OrganizationKind.DISTRICT,)).values_list("region_code", "name"))
+    rows = attempts.order_by("finished_at", "id").values_list(
+        "finished_at", "amount_fen", "refunded_fen", "channel", "bill__kind", "payee__payee_type",
+        "payee__region_code", "payee__public_id")
+    for at, amount, refunded, channel, kind, payee_type, region, payee in rows.iterator(chunk_size=2000):
+        local = at.astimezone(zone)
+        if wanted is not None and local.date() not in wanted:
+            continue
+        scenario = SCENARIO_BY_BILL_KIND.get(kind or "") or SCENARIO_BY_PAYEE_TYPE.get(payee_type or "", "other")
+        yield PaymentFact(succeeded_at=local, day=local.date(), hour=local.hour, amount_fen=amount,
+                          refunded_fen=refunded, channel=channel, scenario=scenario, district_code=region or "",
+                          district_name=districts.get(region or "", ""), payee_public_id=payee)
