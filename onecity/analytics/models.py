@@ -62,3 +62,29 @@ class RefreshCursor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} {self.since:%Y-%m-%d %H:%M}"
+
+
+class PaymentHourlyStat(models.Model):
+    """The additive 福码 figures of one local day and hour, for one public-service scenario, one
+    district (the payee's region code) and one channel (decision 0018). Built from the payments
+    app's desensitised facts: no payer and no payee is kept, only counts and sums."""
+
+    day = models.DateField()
+    hour = models.PositiveSmallIntegerField()  # 0–23, local time
+    scenario = models.CharField(max_length=16)
+    district = models.CharField(max_length=6, blank=True)
+    channel = models.CharField(max_length=16)
+    payments = models.PositiveIntegerField(default=0)
+    amount_fen = models.BigIntegerField(default=0)
+    refunded_fen = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "hour", "scenario", "district", "channel"],
+                                    name="analytics_payment_hourly_once"),
+            models.CheckConstraint(condition=models.Q(hour__gte=0, hour__lte=23), name="analytics_payment_hour_0_23"),
+        ]
+        indexes = [models.Index(fields=["day"], name="analytics_payment_hourly_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.hour:02d}h {self.scenario}/{self.district}/{self.channel}"

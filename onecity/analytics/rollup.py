@@ -3,7 +3,8 @@
 Each `CaseStatGroup` (one day, unit, sub-unit, district, category, channel) adds its measures to
 one row per scope it belongs to (the city, its first-level unit, its sub-unit) and per
 dimension key (all, department, district, category, channel). The services store the result;
-the live computation of the selectors uses the same fold.
+the live computation of the selectors uses the same fold. `fold_payments` does the same for the
+payments app's desensitised facts (decision 0018).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Iterable
 
 from onecity.analytics.models import CITY, Dimension
 from onecity.hotline.selectors import CaseStatGroup
+from onecity.payments.selectors import PaymentFact
 
 Key = tuple[int, str, dt.date, str]  # (scope, dimension, day, key)
 
@@ -41,4 +43,26 @@ def fold(groups: Iterable[CaseStatGroup]) -> dict[Key, list[int]]:
             target = (scope, dimension, group.day, key)
             known = rows.get(target)
             rows[target] = list(measures) if known is None else list(map(add, known, measures))
+    return rows
+
+
+# --- 福码 payments (decision 0018) ---------------------------------------------------------------
+PaymentKey = tuple[dt.date, int, str, str, str]  # (day, hour, scenario, district, channel)
+#: the measures of a PaymentHourlyStat row, in this order
+PAYMENT_MEASURES = ("payments", "amount_fen", "refunded_fen")
+
+
+def fold_payments(facts: Iterable[PaymentFact]) -> dict[PaymentKey, list[int]]:
+    """Add the payments up per (day, hour, scenario, district, channel): count, amount, refunded.
+    The payee of each fact is dropped here: the read model never holds it."""
+    rows: dict[PaymentKey, list[int]] = {}
+    for fact in facts:
+        key = (fact.day, fact.hour, fact.scenario, fact.district_code, fact.channel)
+        known = rows.get(key)
+        if known is None:
+            rows[key] = [1, fact.amount_fen, fact.refunded_fen]
+        else:
+            known[0] += 1
+            known[1] += fact.amount_fen
+            known[2] += fact.refunded_fen
     return rows

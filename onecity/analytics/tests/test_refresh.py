@@ -83,11 +83,15 @@ def test_a_new_request_appears_after_the_refresh(stats_city):
 def test_command_rebuild_and_refresh(stats_city):
     out = io.StringIO()
     call_command("analytics", "rebuild", verbosity=0, stdout=out)
-    line = json.loads(out.getvalue())
-    assert (line["read_model"], line["days"], line["rows"]) == ("hotline_stats", 2, HotlineDailyStat.objects.count())
+    hotline, payments = (json.loads(line) for line in out.getvalue().splitlines())
+    assert (hotline["read_model"], hotline["days"], hotline["rows"]) == ("hotline_stats", 2,
+                                                                          HotlineDailyStat.objects.count())
+    assert (payments["read_model"], payments["days"], payments["rows"]) == ("payment_stats", 0, 0)
     out = io.StringIO()
     call_command("analytics", "refresh", stdout=out)
-    assert json.loads(out.getvalue()) == {"read_model": "hotline_stats", "days": [], "rows": 0}
+    assert [json.loads(line) for line in out.getvalue().splitlines()] == [
+        {"read_model": "hotline_stats", "days": [], "rows": 0},
+        {"read_model": "payment_stats", "days": [], "rows": 0}]
 
 
 def test_periodic_task_refreshes(stats_city):
