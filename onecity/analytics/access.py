@@ -39,3 +39,16 @@ def stats_scope_for(user) -> StatsScope:
         if roles & set(UNIT_ROLES) and user.organization_id:
             return StatsScope(scope=user.organization_id, is_city=False)
     raise PermissionDenied()
+
+
+#: who sees the 福码 statistics (decision 0018): the leaders only. Department handlers' units
+#: collect no payments, payee cashiers have their own unit's collections in the payee console,
+#: and auditors see no statistics (as for the 12345 figures).
+PAYMENT_STATS_ROLES = LEADER_ROLES
+
+
+def payment_stats_allowed(user) -> None:
+    """PermissionDenied unless `user` may read the city's 福码 statistics."""
+    if is_staff_member(user) and (roles_of(user) & set(PAYMENT_STATS_ROLES) or user.is_superuser):
+        return
+    raise PermissionDenied()

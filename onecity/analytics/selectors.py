@@ -16,6 +16,11 @@ Each figure is computed from sums of the read model's additive columns:
 A rate with an empty denominator is None ("—" on the page). `hotline_stats_live` computes the
 same rows from the hotline's facts without the read model (tests compare both; the benchmark
 times both).
+
+The 福码 figures (decision 0018, end of this module) are sums of `PaymentHourlyStat`: payments,
+amount, refunded, average ticket (amount / payments) and share of the amount. Any cell shown
+with fewer than `min_cell()` payments (settings.ANALYTICS_PAYMENTS_MIN_CELL, 5 by default) is
+suppressed: its figures are None ("—") on the page, in the charts and in the exports.
 """
 
 from __future__ import annotations
@@ -24,16 +29,21 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db.models import Sum
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext as _
 
-from onecity.analytics.models import Dimension, HotlineDailyStat, RefreshCursor
+from onecity.analytics.models import Dimension, HotlineDailyStat, PaymentHourlyStat, RefreshCursor
 from onecity.analytics.rollup import fold
-from onecity.analytics.services import CURSOR
+from onecity.analytics.services import CURSOR, PAYMENT_CURSOR
+from onecity.core.validators import region_name
 from onecity.hotline.enums import Channel
 from onecity.hotline.selectors import MEASURES, case_stat_groups, category_top_labels
+from onecity.identity.enums import OrganizationKind
 from onecity.identity.selectors.accounts import organization_list_active
+from onecity.payments.enums import Channel as PaymentChannel
+from onecity.payments.selectors import SCENARIOS
 
 #: the dimensions of the ranking table ("month" comes from the "all" rows)
 TABLE_DIMENSIONS = ("department", "district", "category", "channel", "month")
@@ -249,3 +259,130 @@ def sort_rows(rows: list[StatRow], *, column: str, descending: bool, label_by_ke
     missing = sorted((r for r in rows if value(r) is None), key=lambda r: (r.label, r.key))
     present.sort(key=value, reverse=descending)  # stable: equal figures stay in name order
     return present + missing
+
+
+# --- 福码 payments (decision 0018) ---------------------------------------------------------------
+PAYMENT_DIMENSIONS = ("scenario", "district", "channel", "hour")
+PAYMENT_SORT_KEYS = ("label", "payments", "amount_fen", "refunded_fen", "average_fen", "share")
+DEFAULT_MIN_CELL = 5
+
+
+def min_cell() -> int:
+    """The smallest number of payments a figure may count to be shown (privacy)."""
+    return int(getattr(settings, "ANALYTICS_PAYMENTS_MIN_CELL", DEFAULT_MIN_CELL))
+
+
+def scenario_labels() -> dict[str, str]:
+    labels = {"education": _("Education"), "health": _("Health care"), "transit": _("Transit"),
+              "utilities": _("Utilities"), "parking": _("Parking"), "fines": _("Fines"),
+              "other": pgettext("payment scenario", "Other")}
+    return {key: labels[key] for key in SCENARIOS}
+
+
+def _payment_labels(dimension: str, keys: Iterable[str]) -> dict[str, str]:
+    keys = list(keys)
+    if dimension == "scenario":
+        names = scenario_labels()
+        return {k: names.get(k, k) for k in keys}
+    if dimension == "channel":
+        return {k: str(PaymentChannel(k).label) if k in PaymentChannel.values else k for k in keys}
+    if dimension == "district":
+        districts = {o.region_code: o.display_name()
+                     for o in organization_list_active(kinds=(OrganizationKind.DISTRICT,)).filter(region_code__in=keys)}
+        return {k: districts.get(k) or (region_name(k) if k else "") or _("No district") for k in keys}
+    return {k: f"{int(k):02d}:00–{int(k) + 1:02d}:00" for k in keys}
+
+
+@dataclass(frozen=True)
+class PayRow:
+    """The figures of one cell of the 福码 statistics. `suppressed`: fewer than min_cell()
+    payments; every figure is then None."""
+
+    key: str
+    label: str
+    payments: int = 0
+    amount_fen: int = 0
+    refunded_fen: int = 0
+    total_fen: int = 0  # the amount of the whole table, for the share
+    suppressed: bool = False
+
+    def _shown(self, value):
+        return None if self.suppressed else value
+
+    @property
+    def average_fen(self) -> float | None:
+        return self._shown(_ratio(self.amount_fen, self.payments))
+
+    @property
+    def share(self) -> float | None:
+        return self._shown(_ratio(self.amount_fen, self.total_fen))
+
+    def value(self, column: str):
+        if column == "label":
+            return self.label
+        if column in ("average_fen", "share"):
+            return getattr(self, column)
+        return self._shown(getattr(self, column))
+
+
+def payment_columns(heading: str) -> list[Column]:
+    """The columns of the 福码 ranking table and its exports, in this order."""
+    return [
+        Column("label", heading, "text"),
+        Column("payments", _("Payments"), "count"),
+        Column("amount_fen", _("Amount (¥)"), "money"),
+        Column("refunded_fen", _("Refunded (¥)"), "money"),
+        Column("average_fen", _("Average ticket (¥)"), "money"),
+        Column("share", _("Share of amount"), "rate"),
+    ]
+
+
+def _payment_rows(start: dt.date, end: dt.date):
+    return PaymentHourlyStat.objects.filter(day__gte=start, day__lte=end)
+
+
+def _pay_sums():
+    return {"n": Sum("payments"), "a": Sum("amount_fen"), "r": Sum("refunded_fen")}
+
+
+def _pay_row(key: str, label: str, sums: dict, total_fen: int, threshold: int) -> PayRow:
+    payments = int(sums.get("n") or 0)
+    return PayRow(key=key, label=label, payments=payments, amount_fen=int(sums.get("a") or 0),
+                  refunded_fen=int(sums.get("r") or 0), total_fen=total_fen,
+                  suppressed=0 < payments < threshold)
+
+
+def payment_stats_totals(*, start: dt.date, end: dt.date) -> PayRow:
+    """The KPI cards: the whole city over the range."""
+    sums = _payment_rows(start, end).aggregate(**_pay_sums())
+    return _pay_row("", _("All payments"), sums, int(sums.get("a") or 0), min_cell())
+
+
+def payment_stats_by(*, start: dt.date, end: dt.date, dimension: str) -> list[PayRow]:
+    """The rows of `dimension` (one of PAYMENT_DIMENSIONS), largest amount first; "hour" has all
+    24 hours of the day in order, empty ones included."""
+    found = {str(row[dimension]): row for row in _payment_rows(start, end).values(dimension)
+             .annotate(**_pay_sums()).order_by()}
+    if dimension == "hour":
+        found = {f"{hour:02d}": found.get(str(hour), {}) for hour in range(24)}
+    total = sum(int(r.get("a") or 0) for r in found.values())
+    labels = _payment_labels(dimension, found)
+    threshold = min_cell()
+    rows = [_pay_row(key, labels[key], sums, total, threshold) for key, sums in found.items()]
+    if dimension == "hour":
+        return rows
+    return sorted(rows, key=lambda r: (r.suppressed, -r.amount_fen, r.label))
+
+
+def payment_stats_heat(*, start: dt.date, end: dt.date) -> dict[tuple[str, int], int | None]:
+    """Payments per (scenario, hour of day); None for a suppressed cell; empty cells absent."""
+    threshold = min_cell()
+    cells = {}
+    for row in _payment_rows(start, end).values("scenario", "hour").annotate(n=Sum("payments")).order_by():
+        cells[(row["scenario"], row["hour"])] = row["n"] if row["n"] >= threshold else None
+    return cells
+
+
+def payment_stats_updated_at() -> dt.datetime | None:
+    """When the payments read model was last rebuilt or refreshed (None: never)."""
+    return RefreshCursor.objects.filter(name=PAYMENT_CURSOR).values_list("last_run_at", flat=True).first()

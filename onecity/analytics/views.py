@@ -11,8 +11,6 @@ figures from analytics.selectors, the query string from analytics.queryparams.
 
 from __future__ import annotations
 
-import csv
-import io
 from urllib.parse import urlencode
 
 from django.http import HttpResponse
@@ -22,6 +20,7 @@ from django.views.decorators.http import require_GET
 
 from onecity.analytics import charts
 from onecity.analytics.access import STATS_ROLES, StatsScope, stats_scope_for
+from onecity.analytics.exports import csv_response, xlsx_response
 from onecity.analytics.formatting import display
 from onecity.analytics.queryparams import StatsQuery, stats_query_parse
 from onecity.analytics.selectors import (
@@ -121,45 +120,15 @@ def hotline_export_csv(request):
     if isinstance(found, HttpResponse):
         return found
     cols, rows, query = found
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow([_("Rank"), *[c.label for c in cols]])
-    for index, row in enumerate(rows, start=1):
-        writer.writerow([index, *[display(row.value(c.key), c.kind, grouping=False) for c in cols]])
-    response = HttpResponse("\ufeff" + buffer.getvalue(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{_filename(query, "csv")}"'
-    return response
-
-
-XLSX_FORMATS = {"count": "#,##0", "decimal": "#,##0.0", "rate": "0.00%", "hours": "0.0"}
+    return csv_response(filename=_filename(query, "csv"), cols=cols, rows=rows)
 
 
 @require_GET
 @staff_required(*STATS_ROLES)
 def hotline_export_xlsx(request):
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
     found = _export_rows(request)
     if isinstance(found, HttpResponse):
         return found
     cols, rows, query = found
-    book = Workbook()
-    sheet = book.active
-    sheet.title = DIMENSION_LABELS[query.dimension]()[:31]
-    sheet.append([_("Rank"), *[c.label for c in cols]])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for index, row in enumerate(rows, start=1):
-        sheet.append([index, *[row.value(c.key) for c in cols]])
-        for offset, column in enumerate(cols, start=2):
-            if column.kind in XLSX_FORMATS:
-                sheet.cell(row=index + 1, column=offset).number_format = XLSX_FORMATS[column.kind]
-    sheet.column_dimensions["B"].width = 32
-    sheet.freeze_panes = "C2"
-    output = io.BytesIO()
-    book.save(output)
-    response = HttpResponse(output.getvalue(),
-                            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    response["Content-Disposition"] = f'attachment; filename="{_filename(query, "xlsx")}"'
-    return response
+    return xlsx_response(filename=_filename(query, "xlsx"), title=DIMENSION_LABELS[query.dimension](),
+                         cols=cols, rows=rows)
