@@ -1,11 +1,11 @@
-"""ECharts options of the statistics page, built from the same rows as the table (the page
+"""ECharts options of the statistics pages (12345 and 福码), built from the same rows as the table (the page
 passes them with json_script; the shared "onecity" theme draws them)."""
 
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
-from onecity.analytics.selectors import StatRow
+from onecity.analytics.selectors import PayRow, StatRow
 
 #: bars shown in the ranking chart
 RANKING_BARS = 15
@@ -66,4 +66,71 @@ def channel_share(rows: list[StatRow]) -> dict:
         "series": [{"name": _("Channel"), "type": "pie", "radius": ["42%", "68%"], "center": ["50%", "45%"],
                     "label": {"formatter": "{b}\n{d}%"},
                     "data": [{"name": r.label, "value": r.received} for r in rows if r.received]}],
+    }
+
+
+# --- 福码 payments (decision 0018) ---------------------------------------------------------------
+def _yuan(fen) -> float | None:
+    return None if fen is None else round(fen / 100, 2)
+
+
+def amount_bars(rows: list[PayRow], *, horizontal: bool = True) -> dict:
+    """The amount (¥) of each row as bars, largest first; suppressed rows are left out."""
+    shown = [r for r in rows if not r.suppressed and r.payments]
+    category = {"type": "category", "data": [r.label for r in shown], "inverse": horizontal,
+                "axisLabel": {"width": 120, "overflow": "truncate"}}
+    value = {"type": "value", "name": "¥"}
+    return {
+        "tooltip": {"trigger": "axis", "axisPointer": {"type": "shadow"}},
+        "grid": {"top": 28, "left": 8, "right": 24, "containLabel": True},
+        "xAxis": value if horizontal else category,
+        "yAxis": category if horizontal else value,
+        "series": [{"name": _("Amount (¥)"), "type": "bar", "data": [_yuan(r.amount_fen) for r in shown],
+                    "itemStyle": {"borderRadius": [0, 3, 3, 0] if horizontal else [3, 3, 0, 0]}}],
+    }
+
+
+def payment_channel_share(rows: list[PayRow]) -> dict:
+    """The amount by channel (ring)."""
+    return {
+        "tooltip": {"trigger": "item", "formatter": "{b}: ¥{c} ({d}%)"},
+        "legend": {"bottom": 0, "type": "scroll"},
+        "series": [{"name": _("Channel"), "type": "pie", "radius": ["42%", "68%"], "center": ["50%", "45%"],
+                    "label": {"formatter": "{b}\n{d}%"},
+                    "data": [{"name": r.label, "value": _yuan(r.amount_fen)} for r in rows
+                             if r.payments and not r.suppressed]}],
+    }
+
+
+def by_hour(rows: list[PayRow]) -> dict:
+    """When people pay: payments (line) and amount (bars) for each hour of the day, 0–23."""
+    return {
+        "tooltip": {"trigger": "axis"},
+        "legend": {"top": 0, "data": [_("Payments"), _("Amount (¥)")]},
+        "xAxis": {"type": "category", "name": _("Hour"), "data": [str(int(r.key)) for r in rows]},
+        "yAxis": [{"type": "value", "name": _("Payments"), "minInterval": 1},
+                  {"type": "value", "name": "¥", "splitLine": {"show": False}}],
+        "series": [
+            {"name": _("Amount (¥)"), "type": "bar", "yAxisIndex": 1, "data": [_yuan(r.value("amount_fen")) for r in rows],
+             "itemStyle": {"opacity": 0.45}},
+            {"name": _("Payments"), "type": "line", "smooth": True, "data": [r.value("payments") for r in rows]},
+        ],
+    }
+
+
+def scenario_hour_heat(cells: dict[tuple[str, int], int | None], labels: dict[str, str]) -> dict:
+    """Payments per scenario (rows) and hour of day (columns); suppressed cells stay blank."""
+    scenarios = list(labels)
+    data = [[hour, scenarios.index(scenario), count] for (scenario, hour), count in sorted(cells.items())
+            if count is not None and scenario in labels]
+    top = max((d[2] for d in data), default=1)
+    return {
+        "tooltip": {"position": "top"},
+        "grid": {"top": 8, "bottom": 64, "left": 8, "right": 16, "containLabel": True},
+        "xAxis": {"type": "category", "name": _("Hour"), "data": [str(h) for h in range(24)], "splitArea": {"show": True}},
+        "yAxis": {"type": "category", "data": [labels[s] for s in scenarios], "splitArea": {"show": True}},
+        "visualMap": {"min": 0, "max": top, "calculable": True, "orient": "horizontal", "left": "center",
+                      "bottom": 0, "itemHeight": 160},
+        "series": [{"name": _("Payments"), "type": "heatmap", "data": data, "label": {"show": True},
+                    "emphasis": {"itemStyle": {"shadowBlur": 6}}}],
     }
