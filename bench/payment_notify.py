@@ -1,7 +1,7 @@
 """bench.payment_notify — verified channel notifications processed per second, end to end.
 
-A throw-away OneCity instance (its own var/: SQLite, keys, channel sandbox keys), migrated; one
-payee unit, one resident, N bills each with a pending payment attempt, the channels mixed evenly
+A throw-away OneCity instance (its own var/: SQLite, keys, channel sandbox keys), migrated; 32
+payee units, one resident, N bills (spread over the units) each with a pending payment attempt, the channels mixed evenly
 (city wallet, Alipay, WeChat Pay, UnionPay). Just before the load, each channel's sandbox signs a
 "paid" notification for each attempt, exactly as that channel posts it (Ed25519 JSON, RSA2 form,
 RSA-signed and AES-GCM-encrypted JSON, certificate-chained RSA form) with keys the served
@@ -43,6 +43,7 @@ PG_DB = "onecity_bench_notify"
 TARGET = 500.0  # verified notifications/s
 CHANNELS = ["city_wallet", "alipay", "wechat", "unionpay"]
 AMOUNT = 12_345
+PAYEES = 32  # bills spread over payee units as in the demo city (each has its own ledger payable)
 
 
 def setup(env: dict[str, str], n: int) -> list[tuple[str, str]]:
@@ -61,16 +62,17 @@ def setup(env: dict[str, str], n: int) -> list[tuple[str, str]]:
     from onecity.identity.models import Organization, User
     from onecity.payments.models import Bill, PaymentAttempt
 
-    payee = Organization.objects.create(name="福州第一中学", kind=OrganizationKind.PAYEE, payee_type=PayeeType.SCHOOL,
-                                        region_code="350102", uscc=uscc_make("12", "350102", "N0000001"))
+    payees = [Organization.objects.create(name=f"收款单位{p}", kind=OrganizationKind.PAYEE, payee_type=PayeeType.SCHOOL,
+                                          region_code="350102", uscc=uscc_make("12", "350102", f"N{p:07d}"))
+              for p in range(PAYEES)]
     resident = User.objects.create(public_id=(pid := new_public_id()), username="c-" + pid, kind=UserKind.CITIZEN,
                                    password=make_password(None))
     now = timezone.now()
     bills = Bill.objects.bulk_create([
-        Bill(payee=payee, resident=resident, kind="tuition", title=f"学费 {i}", amount_fen=AMOUNT,
+        Bill(payee=payees[i % PAYEES], resident=resident, kind="tuition", title=f"学费 {i}", amount_fen=AMOUNT,
              due_date=now.date() + dt.timedelta(days=30), issued_at=now, updated_at=now) for i in range(n)])
     attempts = PaymentAttempt.objects.bulk_create([
-        PaymentAttempt(payee=payee, bill=b, channel=CHANNELS[i % len(CHANNELS)], amount_fen=AMOUNT, state="pending",
+        PaymentAttempt(payee_id=b.payee_id, bill=b, channel=CHANNELS[i % len(CHANNELS)], amount_fen=AMOUNT, state="pending",
                        client_key="bench", idempotency_key=f"k{i}", request_hash="-", created_at=now,
                        submitted_at=now, expires_at=now + dt.timedelta(hours=2), updated_at=now)
         for i, b in enumerate(bills)])
@@ -160,7 +162,7 @@ def measure(args, env: dict[str, str], n: int) -> None:
          note="signature checks only, in-process, one core")
     emit("payment_notify", rate, "notifications/s", rate / healthz.rps, target=TARGET, target_met=rate >= TARGET,
          notifications=n, errors=result.errors, p50_ms=round(result.p50, 2), p95_ms=round(result.percentile(95), 2),
-         mix="even: city_wallet, alipay, wechat, unionpay", database=args.engine, concurrency=args.concurrency,
+         mix="even: city_wallet, alipay, wechat, unionpay", payees=PAYEES, database=args.engine, concurrency=args.concurrency,
          workers=args.workers, check=outcome)
 
 
