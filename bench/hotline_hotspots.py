@@ -77,9 +77,9 @@ def main() -> int:
     from django.utils import timezone
 
     from onecity.hotline.models import Case
-    from onecity.hotline.queries import desk as q
-    from onecity.hotline.queries import hotspots as hs
-    from onecity.hotline.queries.similar import similar_for_cases, similar_open_cases
+    from onecity.hotline.selectors import desk as q
+    from onecity.hotline.selectors import hotspots as hs
+    from onecity.hotline.selectors.similar import similar_for_cases, similar_open_cases
     from onecity.identity.models import User
 
     dispatcher = User.objects.get(username="dispatcher")

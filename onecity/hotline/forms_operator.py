@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from onecity.core.errors import ApplicationError
 from onecity.hotline.enums import Channel, Urgency
 from onecity.hotline.models import Category
-from onecity.hotline.queries.operator import (
+from onecity.hotline.selectors.operator import (
     CONSOLE_CHANNELS,
     console_categories,
     console_districts,

@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from onecity.demo.hotline import loader
 from onecity.hotline.models import Case
-from onecity.hotline.queries import hotspots as hs
-from onecity.hotline.queries.similar import similar_open_cases
+from onecity.hotline.selectors import hotspots as hs
+from onecity.hotline.selectors.similar import similar_open_cases
 from onecity.identity.models import Organization, User
 
 pytestmark = pytest.mark.django_db

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from onecity.core.masking import mask_text
 from onecity.hotline.enums import CaseState
 from onecity.hotline.models import Case
-from onecity.hotline.queries.resident_cases import next_step
+from onecity.hotline.selectors.resident_cases import next_step
 
 CONTENT_TYPES = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
 #: element name of the items of each list, by the list's element name (root lists are given)

@@ -20,7 +20,7 @@ from onecity.hotline.models import (
     ExtensionRequest,
     SupervisionNote,
 )
-from onecity.hotline.queries import desk as q
+from onecity.hotline.selectors import desk as q
 from onecity.hotline.services import cases as svc
 from onecity.hotline.services.escalation import case_escalate_overdue
 from onecity.hotline.tests.support import advance, pending_extension, register

@@ -1,4 +1,4 @@
-"""Hot spots (queries/hotspots.py and the desk page): requests of a window clustered by district
+"""Hot spots (selectors/hotspots.py and the desk page): requests of a window clustered by district
 and text, counted against the previous window; exact clusters on hand-made requests; the page is
 for supervisors and administrators only; the report is cached per window."""
 
@@ -10,7 +10,7 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from onecity.hotline.enums import CaseState
-from onecity.hotline.queries import hotspots as hs
+from onecity.hotline.selectors import hotspots as hs
 from onecity.hotline.tests.support import advance, at, register
 from onecity.identity.tests.accounts_support import make_staff
 

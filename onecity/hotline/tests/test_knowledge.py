@@ -10,7 +10,7 @@ from django.utils import timezone
 from onecity.core.errors import ApplicationError, PermissionDenied
 from onecity.core.models import AuditEvent
 from onecity.hotline.models import KnowledgeEntry
-from onecity.hotline.queries.knowledge import knowledge_list, knowledge_search, search_terms, search_words
+from onecity.hotline.selectors.knowledge import knowledge_list, knowledge_search, search_terms, search_words
 from onecity.hotline.services.knowledge import (
     knowledge_entry_create,
     knowledge_entry_deactivate,
@@ -203,3 +203,15 @@ def test_bad_form_input_changes_nothing(city, client, corpus):
     assert list(KnowledgeEntry.objects.order_by("id").values()) == before
     assert AuditEvent.objects.filter(action__startswith="hotline.knowledge").count() == 0
 
+
+
+@pytest.mark.django_db
+def test_keywords_are_taught_to_the_knowledge_tokenizer_only():
+    """The knowledge base's keywords change how search cuts a query, never how the rest of the
+    process cuts text with jieba's shared dictionary (the classifier's baseline relies on it)."""
+    import jieba
+
+    entry("公交卡丢了怎么办？", "到任一公交营业网点挂失补办。", keywords="榕城通卡 公交卡")
+    assert jieba.lcut("我的榕城通卡丢了") == ["我", "的", "榕城", "通卡", "丢", "了"]
+    assert search_terms("我的榕城通卡丢了") == ["榕城通卡"]
+    assert jieba.lcut("我的榕城通卡丢了") == ["我", "的", "榕城", "通卡", "丢", "了"]

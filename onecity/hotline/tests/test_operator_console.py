@@ -12,7 +12,7 @@ from onecity.core.crypto import lookup_hash
 from onecity.core.errors import ApplicationError, PermissionDenied
 from onecity.hotline.enums import Action, CaseState, Channel
 from onecity.hotline.models import Case, CaseEvent, KnowledgeEntry
-from onecity.hotline.queries.operator import caller_lookup
+from onecity.hotline.selectors.operator import caller_lookup
 from onecity.hotline.services.knowledge import case_answer_from_knowledge
 from onecity.hotline.tests.support import advance, register
 from onecity.identity.selectors.accounts import citizen_find_by_phone

@@ -18,8 +18,8 @@ from PIL import Image
 
 from onecity.hotline.enums import Satisfaction
 from onecity.hotline.models import Attachment, Case, CaseEvent, KnowledgeEntry
-from onecity.hotline.queries.knowledge import knowledge_search
-from onecity.hotline.queries.knowledge_public import knowledge_browse_public
+from onecity.hotline.selectors.knowledge import knowledge_search
+from onecity.hotline.selectors.knowledge_public import knowledge_browse_public
 from onecity.hotline.services import cases as svc
 from onecity.hotline.services.rating_link import rating_token_make, rating_url
 from onecity.hotline.tests.support import S, advance, register

@@ -1,4 +1,4 @@
-"""Duplicate suggestions (queries/similar.py): open requests of the same district, filed within
+"""Duplicate suggestions (selectors/similar.py): open requests of the same district, filed within
 the window, whose text is similar — exact sets on hand-made cases; the case page and the manual
 queue show them with a one-click merge through the merge service; people who may not merge get
 nothing and change nothing."""
@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from onecity.hotline.enums import CaseState
 from onecity.hotline.models import Case, CaseEvent
-from onecity.hotline.queries.similar import similar_for_cases, similar_open_cases
+from onecity.hotline.selectors.similar import similar_for_cases, similar_open_cases
 from onecity.hotline.tests.support import advance, at, register
 
 S = CaseState

@@ -1,14 +1,14 @@
 """The staff desk: where dispatchers, department handlers and supervisors work cases.
 
 - `desk_case`: one case — details on the left; deadlines, the actions this person may take in
-  this state (workflow.actions_for via queries.desk.case_context) and the timeline on the right.
+  this state (workflow.actions_for via selectors.desk.case_context) and the timeline on the right.
 - `desk_case_act`: POST one action; calls the matching service. htmx requests get the case body
   (or one queue row) back without a page reload; errors are shown in place (status 422 for
   htmx so it swaps; otherwise the service's own status: 403, 409, 400 or 422 for a field).
 - `desk_dispatch`, `desk_unit`, `desk_supervision`: the three queues with filters; the new and
-  manual queues show each request's possible duplicates (queries/similar.py) with a merge button.
+  manual queues show each request's possible duplicates (selectors/similar.py) with a merge button.
 - `desk_hotspots`: for supervisors and administrators, the hot spots of a recent window
-  (queries/hotspots.py) with their charts.
+  (selectors/hotspots.py) with their charts.
 
 Views are thin: cases are loaded through hotline.access (another unit's case is a 404), rules
 live in the services.
@@ -34,10 +34,9 @@ from onecity.core.errors import ApplicationError, NotFound
 from onecity.hotline import forms_desk
 from onecity.hotline.access import access_case_by_id, holder_for_state, hotline_roles
 from onecity.hotline.models import Case
-from onecity.hotline.queries import desk as q
-from onecity.hotline.queries import hotspots as hs
-from onecity.hotline.queries import similar
-from onecity.hotline.selectors import case_get_for_actor
+from onecity.hotline.selectors import case_get_for_actor, similar
+from onecity.hotline.selectors import desk as q
+from onecity.hotline.selectors import hotspots as hs
 from onecity.hotline.services import cases as svc
 from onecity.hotline.services import extensions as ext
 from onecity.hotline.services import supervision as sup
@@ -318,7 +317,7 @@ class Row:
     quick: list
     message: str = ""
     ok: bool = True
-    similar: list = field(default_factory=list)  # queries.similar.SimilarCase: possible duplicates to merge into
+    similar: list = field(default_factory=list)  # selectors.similar.SimilarCase: possible duplicates to merge into
 
 
 def _quick_actions(case: Case, roles: set[str], queue: str, proposed,
@@ -536,7 +535,7 @@ def _district_label(org) -> str:
 @require_GET
 @staff_required(*HOTSPOT_ROLES)
 def desk_hotspots(request):
-    """Hot spots of a recent window (queries/hotspots.py): what is rising, where."""
+    """Hot spots of a recent window (selectors/hotspots.py): what is rising, where."""
     window = hs.window_or_default(request.GET.get("window"))
     report = hs.hotspot_report(window=window)
     districts = {pk: _district_label(org) for pk, org in

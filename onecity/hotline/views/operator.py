@@ -28,13 +28,13 @@ from onecity.hotline.forms_operator import (
     KnowledgeSearchForm,
     add_service_error,
 )
-from onecity.hotline.queries.knowledge import (
+from onecity.hotline.selectors.knowledge import (
     knowledge_get,
     knowledge_list,
     knowledge_search,
     knowledge_topics,
 )
-from onecity.hotline.queries.operator import CONSOLE_ROLES, caller_lookup
+from onecity.hotline.selectors.operator import CONSOLE_ROLES, caller_lookup
 from onecity.hotline.services.intake import INTAKE_ROLES, case_register
 from onecity.hotline.services.knowledge import (
     KNOWLEDGE_ROLES,

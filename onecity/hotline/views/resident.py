@@ -22,9 +22,9 @@ from onecity.core.errors import ApplicationError, NotFound
 from onecity.core.masking import mask_phone
 from onecity.hotline.enums import Channel
 from onecity.hotline.forms_resident import RatingForm, RemindForm, ReopenForm, ReportForm
-from onecity.hotline.queries.knowledge import knowledge_search
-from onecity.hotline.queries.knowledge_public import knowledge_browse_public, knowledge_topics_public
-from onecity.hotline.queries.resident_cases import resident_case_detail, resident_case_list
+from onecity.hotline.selectors.knowledge import knowledge_search
+from onecity.hotline.selectors.knowledge_public import knowledge_browse_public, knowledge_topics_public
+from onecity.hotline.selectors.resident_cases import resident_case_detail, resident_case_list
 from onecity.hotline.services import cases as case_services
 from onecity.hotline.services.attachments import attachment_get_for_actor, attachment_thumbnail, case_report
 from onecity.hotline.services.rating_link import rating_token_read

@@ -23,11 +23,8 @@ cached report holds ids and codes only; names are looked up in the reader's lang
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import math
 import re
-import tempfile
-import threading
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
@@ -40,6 +37,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from onecity.hotline.classifier.features import normalise
 from onecity.hotline.models import Case, Category
+from onecity.hotline.wordcut import tokenizer
 
 #: the windows a leader may pick, and the default
 WINDOWS = {"24h": dt.timedelta(hours=24), "7d": dt.timedelta(days=7), "30d": dt.timedelta(days=30)}
@@ -250,25 +248,8 @@ def _is_word(word: str) -> bool:
     return len(word) >= 2 and word not in STOP_WORDS and not _NOT_A_WORD.match(word)
 
 
-_jieba = None
-_jieba_lock = threading.Lock()
-
-
 def _cut(text: str) -> list[str]:
-    global _jieba
-    if _jieba is None:
-        with _jieba_lock:
-            if _jieba is None:
-                import jieba
-
-                if jieba.dt.tmp_dir is None:
-                    jieba.dt.tmp_dir = tempfile.gettempdir()  # where jieba caches its prefix dictionary
-                jieba.setLogLevel(logging.WARNING)
-                jieba.initialize()
-                for term in TERMS:
-                    jieba.add_word(term)
-                _jieba = jieba
-    return _jieba.lcut(text)
+    return tokenizer("hotspots", words=TERMS).lcut(text)
 
 
 # --- presentation --------------------------------------------------------------------------------

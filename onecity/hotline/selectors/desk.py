@@ -31,7 +31,7 @@ from onecity.hotline.models import (
     ExtensionRequest,
     SupervisionNote,
 )
-from onecity.hotline.queries.similar import similar_open_cases
+from onecity.hotline.selectors.similar import similar_open_cases
 
 S = CaseState
 #: a deadline closer than this is "at risk"

@@ -22,8 +22,9 @@ SQLite on one core, which is the size of a city hotline's knowledge base. Beyond
 thousands of entries, move to PostgreSQL trigram indexes or a search engine.
 
 jieba's general dictionary does not know every local term (公交卡 comes out as 公交 / 卡), so
-the keywords of the knowledge-base entries are added to it: the knowledge base's own vocabulary
-stays whole. They are reloaded when the entries change (one cheap aggregate query per search
+the keywords of the knowledge-base entries are added to the knowledge base's own tokenizer
+(hotline/wordcut.py; never to the process-wide dictionary that other code cuts with): the
+knowledge base's own vocabulary stays whole. They are reloaded when the entries change (one cheap aggregate query per search
 notices it, in every process).
 
 jieba loads its dictionary (a few MB) on first use; it is imported lazily so that processes
@@ -32,7 +33,6 @@ that never search do not pay for it.
 
 from __future__ import annotations
 
-import logging
 import threading
 import unicodedata
 from dataclasses import dataclass
@@ -41,41 +41,32 @@ from django.db.models import Case, Count, IntegerField, Max, Q, QuerySet, Value,
 from django.db.models.functions import Coalesce
 
 from onecity.hotline.models import KnowledgeEntry
+from onecity.hotline.wordcut import tokenizer
 
 MAX_TERMS = 12
 QUERY_MAX = 200
 
-_jieba = None
-_jieba_lock = threading.Lock()
+_vocabulary_lock = threading.Lock()
 _vocabulary_stamp: tuple | None = None
 _vocabulary: set[str] = set()
 
 
 def _tokenizer():
-    global _jieba
-    if _jieba is None:
-        with _jieba_lock:
-            if _jieba is None:
-                import jieba
-
-                jieba.setLogLevel(logging.WARNING)
-                jieba.initialize()
-                _jieba = jieba
-    return _jieba
+    return tokenizer("knowledge")
 
 
-def _vocabulary_sync(jieba) -> None:
-    """Teach jieba the keywords of the knowledge base (again, when entries changed)."""
+def _vocabulary_sync(cut) -> None:
+    """Teach the knowledge base's tokenizer its keywords (again, when entries changed)."""
     global _vocabulary_stamp
     stamp = tuple(KnowledgeEntry.objects.aggregate(n=Count("id"), at=Max("updated_at")).values())
     if stamp == _vocabulary_stamp:
         return
-    with _jieba_lock:
+    with _vocabulary_lock:
         for keywords in KnowledgeEntry.objects.filter(is_active=True).exclude(keywords="") \
                 .values_list("keywords", flat=True).iterator():
             for word in keywords.split():
                 if len(word) > 1 and word not in _vocabulary:
-                    jieba.add_word(word)
+                    cut.add_word(word)
                     _vocabulary.add(word)
         _vocabulary_stamp = stamp
 
@@ -91,9 +82,9 @@ def search_words(query: str) -> list[list[str]]:
     query = " ".join((query or "").split())[:QUERY_MAX]
     if not query:
         return []
-    jieba = _tokenizer()
-    _vocabulary_sync(jieba)
-    words = [t.strip() for t in jieba.lcut(query)]
+    cut = _tokenizer()
+    _vocabulary_sync(cut)
+    words = [t.strip() for t in cut.lcut(query)]
     words = [t for t in words if t and _is_word(t)]
     if any(len(t) > 1 for t in words):
         words = [t for t in words if len(t) > 1]
@@ -103,7 +94,7 @@ def search_words(query: str) -> list[list[str]]:
         if word.casefold() in seen:
             continue
         seen.add(word.casefold())
-        inner = [t for t in jieba.lcut_for_search(word) if t != word and len(t) > 1] if len(word) > 2 else []
+        inner = [t for t in cut.lcut_for_search(word) if t != word and len(t) > 1] if len(word) > 2 else []
         groups.append([word, *dict.fromkeys(inner)])
     return groups[:MAX_TERMS]
 

@@ -1,4 +1,11 @@
-"""Reads of work orders, shaped for who is reading (access rules in access.py).
+"""Reads of the hotline, shaped for who is reading (access rules in access.py).
+
+This package holds every read of the app: work orders here, and by topic in its modules —
+`desk` (the desks' queues and case page), `operator` (the phone console), `resident_cases`,
+`knowledge` and `knowledge_public` (search and browsing), `similar` (duplicate suggestions),
+`hotspots`, and `stats` (the facts behind the analytics app's statistics).
+
+Work orders:
 
 - Department handlers get only cases held by their unit (or passed on to its sub-units); an
   anonymous reporter's identity is never in their view, and contact details are masked.
@@ -149,7 +156,7 @@ def route_unit_id_for(*, category_id: int, district_id: int | None) -> int | Non
 
 # the facts behind the statistics of the analytics app (decision 0011), re-exported here because
 # other apps may import hotline only through its selectors
-from onecity.hotline.queries.stats import (  # noqa: E402, F401
+from onecity.hotline.selectors.stats import (  # noqa: E402, F401
     MEASURES,
     CaseStatGroup,
     CategoryLabel,

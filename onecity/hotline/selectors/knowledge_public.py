@@ -1,5 +1,5 @@
 """Reads of the public knowledge base (what residents see in the portal): active entries marked
-`is_public`. Searching it is the operators' search (queries/knowledge.py: jieba words, ranked by
+`is_public`. Searching it is the operators' search (selectors/knowledge.py: jieba words, ranked by
 how many of them an entry matches) restricted to public entries; this module adds browsing."""
 
 from __future__ import annotations
