@@ -106,14 +106,14 @@ def by_hour(rows: list[PayRow]) -> dict:
     """When people pay: payments (line) and amount (bars) for each hour of the day, 0–23."""
     return {
         "tooltip": {"trigger": "axis"},
-        "legend": {"top": 0, "data": [_("Payments"), _("Amount (¥)")]},
+        "legend": {"top": 0, "data": [_("Number of payments"), _("Amount (¥)")]},
         "xAxis": {"type": "category", "name": _("Hour"), "data": [str(int(r.key)) for r in rows]},
-        "yAxis": [{"type": "value", "name": _("Payments"), "minInterval": 1},
+        "yAxis": [{"type": "value", "name": _("Number of payments"), "minInterval": 1},
                   {"type": "value", "name": "¥", "splitLine": {"show": False}}],
         "series": [
             {"name": _("Amount (¥)"), "type": "bar", "yAxisIndex": 1, "data": [_yuan(r.value("amount_fen")) for r in rows],
              "itemStyle": {"opacity": 0.45}},
-            {"name": _("Payments"), "type": "line", "smooth": True, "data": [r.value("payments") for r in rows]},
+            {"name": _("Number of payments"), "type": "line", "smooth": True, "data": [r.value("payments") for r in rows]},
         ],
     }
 
@@ -131,6 +131,6 @@ def scenario_hour_heat(cells: dict[tuple[str, int], int | None], labels: dict[st
         "yAxis": {"type": "category", "data": [labels[s] for s in scenarios], "splitArea": {"show": True}},
         "visualMap": {"min": 0, "max": top, "calculable": True, "orient": "horizontal", "left": "center",
                       "bottom": 0, "itemHeight": 160},
-        "series": [{"name": _("Payments"), "type": "heatmap", "data": data, "label": {"show": True},
+        "series": [{"name": _("Number of payments"), "type": "heatmap", "data": data, "label": {"show": True},
                     "emphasis": {"itemStyle": {"shadowBlur": 6}}}],
     }

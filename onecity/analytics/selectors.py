@@ -329,7 +329,7 @@ def payment_columns(heading: str) -> list[Column]:
     """The columns of the 福码 ranking table and its exports, in this order."""
     return [
         Column("label", heading, "text"),
-        Column("payments", _("Payments"), "count"),
+        Column("payments", _("Number of payments"), "count"),
         Column("amount_fen", _("Amount (¥)"), "money"),
         Column("refunded_fen", _("Refunded (¥)"), "money"),
         Column("average_fen", _("Average ticket (¥)"), "money"),

@@ -195,7 +195,7 @@ def payments_dashboard(request):
     totals = payment_stats_totals(**span)
     cols = payment_columns(PAYMENT_DIMENSION_LABELS[query.dimension]())
     table = _payment_table(query, by[query.dimension])
-    kpis = [(_("Payments"), display(totals.value("payments"), "count")),
+    kpis = [(_("Number of payments"), display(totals.value("payments"), "count")),
             (_("Amount (¥)"), display(totals.value("amount_fen"), "money")),
             (_("Refunded (¥)"), display(totals.value("refunded_fen"), "money")),
             (_("Average ticket (¥)"), display(totals.value("average_fen"), "money"))]

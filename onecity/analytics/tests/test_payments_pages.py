@@ -34,7 +34,7 @@ def test_leaders_see_the_page(client, built, who):
         ["Education", "5", "5,000.00", "500.00", "1,000.00", "92.08%"],
         ["Health care", "—", "—", "—", "—", "—"],
         ["Parking", "—", "—", "—", "—", "—"]]
-    assert response.context["kpis"] == [("Payments", "8"), ("Amount (¥)", "5,430.00"), ("Refunded (¥)", "500.00"),
+    assert response.context["kpis"] == [("Number of payments", "8"), ("Amount (¥)", "5,430.00"), ("Refunded (¥)", "500.00"),
                                         ("Average ticket (¥)", "678.75")]
     assert response.context["channel_shares"] == [("Alipay", "92.08%"), ("UnionPay", "—"), ("WeChat Pay", "—")]
     assert response.context["heat_chart"]["series"][0]["data"] == [[9, 0, 5]]
@@ -76,7 +76,7 @@ def test_csv_export_is_the_table_without_personal_data(client, built):
     assert response["Content-Disposition"] == 'attachment; filename="payment-stats-district-20261101-20261130.csv"'
     text = response.content.decode("utf-8-sig")
     assert list(csv.reader(io.StringIO(text))) == [
-        ["Rank", "District", "Payments", "Amount (¥)", "Refunded (¥)", "Average ticket (¥)", "Share of amount"],
+        ["Rank", "District", "Number of payments", "Amount (¥)", "Refunded (¥)", "Average ticket (¥)", "Share of amount"],
         ["1", "Gulou District", "6", "5030.00", "500.00", "838.33", "92.63%"],
         ["2", "福建省福州市晋安区", "—", "—", "—", "—", "—"]]
     for personal in (PHONE, "138****8000", NAME, "TRADE"):
@@ -88,7 +88,7 @@ def test_xlsx_export(client, built):
     response = client.get(URL + "export.xlsx", {**RANGE, "dim": "channel"}, **EN)
     sheet = load_workbook(io.BytesIO(response.content)).active
     values = [list(row) for row in sheet.iter_rows(values_only=True)]
-    assert values[0] == ["Rank", "Channel", "Payments", "Amount (¥)", "Refunded (¥)", "Average ticket (¥)",
+    assert values[0] == ["Rank", "Channel", "Number of payments", "Amount (¥)", "Refunded (¥)", "Average ticket (¥)",
                          "Share of amount"]
     assert values[1] == [1, "Alipay", 5, 5000.0, 500.0, 1000.0, 500000 / 543000]
     assert values[2] == [2, "UnionPay", None, None, None, None, None]
