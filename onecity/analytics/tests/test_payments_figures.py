@@ -12,10 +12,10 @@ from django.utils import translation
 from onecity.analytics.models import PaymentHourlyStat, RefreshCursor
 from onecity.analytics.selectors import payment_stats_by, payment_stats_heat, payment_stats_totals
 from onecity.analytics.services import PAYMENT_CURSOR, payment_stats_rebuild, payment_stats_refresh
-from onecity.analytics.tests.payments_support import DAY1, DAY2, pay, pay_stats_city  # noqa: F401
+from onecity.analytics.tests.payments_support import DAY1, DAY2, pay
 from onecity.payments.models import PaymentAttempt
 from onecity.payments.selectors import PaymentFact, payment_facts
-from onecity.payments.tests.support import SH, clock, fast_hashing  # noqa: F401
+from onecity.payments.tests.support import SH
 
 SPAN = {"start": dt.date(2026, 11, 1), "end": dt.date(2026, 11, 30)}
 

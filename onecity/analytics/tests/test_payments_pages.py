@@ -11,8 +11,7 @@ from openpyxl import load_workbook
 
 from onecity.analytics.models import PaymentHourlyStat, RefreshCursor
 from onecity.analytics.services import payment_stats_rebuild
-from onecity.analytics.tests.payments_support import NAME, PHONE, pay_stats_city  # noqa: F401
-from onecity.payments.tests.support import clock, fast_hashing  # noqa: F401
+from onecity.analytics.tests.payments_support import NAME, PHONE
 
 URL = "/analytics/payments/"
 RANGE = {"start": "2026-11-01", "end": "2026-11-30"}
