@@ -108,7 +108,7 @@ def by_hour(rows: list[PayRow]) -> dict:
         "tooltip": {"trigger": "axis"},
         "legend": {"top": 0, "data": [_("Number of payments"), _("Amount (¥)")]},
         "xAxis": {"type": "category", "name": _("Hour"), "data": [str(int(r.key)) for r in rows]},
-        "yAxis": [{"type": "value", "name": _("Number of payments"), "minInterval": 1},
+        "yAxis": [{"type": "value", "minInterval": 1},
                   {"type": "value", "name": "¥", "splitLine": {"show": False}}],
         "series": [
             {"name": _("Amount (¥)"), "type": "bar", "yAxisIndex": 1, "data": [_yuan(r.value("amount_fen")) for r in rows],

@@ -279,6 +279,14 @@ def scenario_labels() -> dict[str, str]:
     return {key: labels[key] for key in SCENARIOS}
 
 
+def _district_name(district) -> str:
+    """A district government's area name: its short name (鼓楼区), in English its English name
+    without "People's Government of … , Fuzhou"."""
+    if (get_language() or "zh-hans").startswith("en") and district.name_en:
+        return district.name_en.removeprefix("People's Government of ").removesuffix(", Fuzhou")
+    return district.short_name or district.name
+
+
 def _payment_labels(dimension: str, keys: Iterable[str]) -> dict[str, str]:
     keys = list(keys)
     if dimension == "scenario":
@@ -287,9 +295,10 @@ def _payment_labels(dimension: str, keys: Iterable[str]) -> dict[str, str]:
     if dimension == "channel":
         return {k: str(PaymentChannel(k).label) if k in PaymentChannel.values else k for k in keys}
     if dimension == "district":
-        districts = {o.region_code: o.display_name()
+        districts = {o.region_code: _district_name(o)
                      for o in organization_list_active(kinds=(OrganizationKind.DISTRICT,)).filter(region_code__in=keys)}
-        return {k: districts.get(k) or (region_name(k) if k else "") or _("No district") for k in keys}
+        return {k: districts.get(k) or (_("City-level units") if k.endswith("00") else region_name(k) if k else "")
+                or _("No district") for k in keys}
     return {k: f"{int(k):02d}:00–{int(k) + 1:02d}:00" for k in keys}
 
 

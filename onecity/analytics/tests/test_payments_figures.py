@@ -127,3 +127,13 @@ def test_facts_carry_no_personal_fields(pay_stats_city):
         payee_public_id=pay_stats_city.school.public_id)
     assert [f.scenario for f in facts[5:]] == ["health", "health", "parking"]
     assert [f.day for f in payment_facts(days=[DAY2])] == [DAY2, DAY2, DAY2]
+
+
+def test_district_labels(pay_stats_city):
+    from onecity.analytics.selectors import _payment_labels
+
+    with translation.override("en"):
+        assert _payment_labels("district", ["350102", "350111", "350100", ""]) == {
+            "350102": "Gulou District", "350111": "福建省福州市晋安区", "350100": "City-level units", "": "No district"}
+    with translation.override("zh-hans"):
+        assert _payment_labels("district", ["350102", "350100"]) == {"350102": "鼓楼区", "350100": "市级单位"}
