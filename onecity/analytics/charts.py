@@ -105,6 +105,7 @@ def payment_channel_share(rows: list[PayRow]) -> dict:
 def by_hour(rows: list[PayRow]) -> dict:
     """When people pay: payments (line) and amount (bars) for each hour of the day, 0–23."""
     return {
+        "animation": False,  # the line is drawn at once (a suppressed hour leaves a gap)
         "tooltip": {"trigger": "axis"},
         "legend": {"top": 0, "data": [_("Number of payments"), _("Amount (¥)")]},
         "xAxis": {"type": "category", "name": _("Hour"), "data": [str(int(r.key)) for r in rows]},
@@ -113,7 +114,8 @@ def by_hour(rows: list[PayRow]) -> dict:
         "series": [
             {"name": _("Amount (¥)"), "type": "bar", "yAxisIndex": 1, "data": [_yuan(r.value("amount_fen")) for r in rows],
              "itemStyle": {"opacity": 0.45}},
-            {"name": _("Number of payments"), "type": "line", "smooth": True, "data": [r.value("payments") for r in rows]},
+            {"name": _("Number of payments"), "type": "line", "smooth": True, "showSymbol": True,
+             "symbolSize": 6, "data": [r.value("payments") for r in rows]},
         ],
     }
 

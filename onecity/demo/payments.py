@@ -41,6 +41,18 @@ DEMO_PAYEES = ("福州第一中学", "福建省立医院", "福州水务集团�
 CHANNELS = [Channel.ALIPAY, Channel.WECHAT, Channel.ALIPAY, Channel.UNIONPAY, Channel.CITY_WALLET]
 
 
+#: the local hours people pay at (one per random slot): mornings, lunch and evenings
+PAY_HOURS = (8, 9, 10, 11, 12, 14, 16, 19, 20, 21)
+
+
+def _paid_at(today: dt.date, *, days_ago: int, slot: int, minute: int) -> dt.datetime:
+    """A payment moment in the daytime, `days_ago` days before today (a day earlier if that
+    moment is still to come), so the statistics show when people pay."""
+    day = today - dt.timedelta(days=days_ago)
+    moment = timezone.make_aware(dt.datetime.combine(day, dt.time(PAY_HOURS[slot], minute)))
+    return moment if moment <= timezone.now() else moment - dt.timedelta(days=1)
+
+
 def _title(payee: Organization, base: str) -> str:
     if payee.payee_type == "utility":
         for word, title in UTILITY_TITLES.items():
@@ -76,7 +88,8 @@ def payments_demo_seed(*, progress, bills_per_payee: int = 8) -> int:
             if demo is not None and payee.name in DEMO_PAYEES and n in (0, 1):
                 citizen, pay = demo, n == 1  # 林志远: one bill due and one paid at each of these units
             channel = rng.choice(CHANNELS)
-            paid_at = timezone.now() - dt.timedelta(days=rng.randrange(0, 30), hours=rng.randrange(0, 10))
+            paid_at = _paid_at(today, days_ago=rng.randrange(0, 30), slot=rng.randrange(0, 10),
+                               minute=(n * 23 + sum(map(ord, payee.uscc))) % 60)
             progress.advance("bills")
             if (payee.pk, ref) in existing:
                 continue
