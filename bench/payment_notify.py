@@ -17,7 +17,8 @@ verification alone, in-process, on one core (what the signatures cost).
 
 With `--engine postgresql` the instance runs on a fresh database `onecity_bench_notify` on
 127.0.0.1:5432 (ONECITY_BENCH_PG_URL for another server), dropped afterwards: web workers then
-write in parallel instead of taking turns on SQLite's one writer.
+write in parallel instead of taking turns on SQLite's one writer. The var/ directory is removed
+afterwards.
 
     .venv/bin/python -m bench.payment_notify [--notifications N] [--concurrency C] [--workers W]
                                              [--engine sqlite|postgresql]
@@ -28,6 +29,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -137,11 +139,12 @@ def main() -> None:
     try:
         measure(args, env, n)
     finally:
-        if args.engine == "postgresql":
-            from django.db import connections
+        from django.db import connections
 
-            connections.close_all()
+        connections.close_all()
+        if args.engine == "postgresql":
             pg_database("drop")
+        shutil.rmtree(env["ONECITY_VAR_DIR"], ignore_errors=True)
 
 
 def measure(args, env: dict[str, str], n: int) -> None:
