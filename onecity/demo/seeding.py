@@ -496,13 +496,12 @@ def demo_city_seed(*, size: SeedSize = FULL, progress: Progress | None = None,
         progress.advance("analytics")
     from onecity.demo.payments import payments_demo_seed  # step 8: 福码 bills of the payee units
 
-    payments_demo_seed(progress=progress)
-    # step 9: the 福码 statistics of those payments
-    from onecity.analytics.services import payment_stats_rebuild
+    if payments_demo_seed(progress=progress):  # step 9: the 福码 statistics of those payments
+        from onecity.analytics.services import payment_stats_rebuild
 
-    progress.start("analytics_payments", "福码 statistics", 1)
-    payment_stats_rebuild()
-    progress.advance("analytics_payments")
+        progress.start("analytics_payments", "福码 statistics", 1)
+        payment_stats_rebuild()
+        progress.advance("analytics_payments")
     if report.created_anything:
         with transaction.atomic():
             audit_record(actor=None, action="demo.seed", object_type="demo_city", object_id="fuzhou", detail={
