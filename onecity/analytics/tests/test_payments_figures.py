@@ -137,3 +137,13 @@ def test_district_labels(pay_stats_city):
             "350102": "Gulou District", "350111": "福建省福州市晋安区", "350100": "City-level units", "": "No district"}
     with translation.override("zh-hans"):
         assert _payment_labels("district", ["350102", "350100"]) == {"350102": "鼓楼区", "350100": "市级单位"}
+
+
+def test_periodic_task_refreshes(pay_stats_city, clock):
+    from onecity.analytics.tasks import payment_stats_refresh_task
+
+    clock.advance(minutes=10)  # past the overlap with the moment the payments were made
+    assert payment_stats_refresh_task.call_local() == 2
+    clock.advance(minutes=10)
+    assert payment_stats_refresh_task.call_local() == 0
+    assert PaymentHourlyStat.objects.count() == 3

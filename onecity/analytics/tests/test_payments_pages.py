@@ -120,3 +120,7 @@ def test_bad_parameters_are_400_and_change_nothing(client, built, params, messag
 def test_nav_entry_for_leaders_only(client, built):
     client.force_login(built.supervisor)
     assert 'href="/analytics/payments/"' in client.get("/analytics/hotline/").content.decode()
+    client.force_login(built.handler)
+    page = client.get("/analytics/hotline/")
+    assert page.status_code == 200
+    assert 'href="/analytics/payments/"' not in page.content.decode()
