@@ -109,10 +109,11 @@ class SeedSize:
     citizens: int
     verified_share: float = 0.85
     hotline_cases: int = 2200
+    bills_per_payee: int = 60
 
 
 FULL = SeedSize(residents=2000, citizens=300)
-SMALL = SeedSize(residents=150, citizens=25, hotline_cases=160)
+SMALL = SeedSize(residents=150, citizens=25, hotline_cases=160, bills_per_payee=8)
 
 
 @dataclass
@@ -496,7 +497,7 @@ def demo_city_seed(*, size: SeedSize = FULL, progress: Progress | None = None,
         progress.advance("analytics")
     from onecity.demo.payments import payments_demo_seed  # step 8: 福码 bills of the payee units
 
-    if payments_demo_seed(progress=progress):  # step 9: the 福码 statistics of those payments
+    if payments_demo_seed(progress=progress, bills_per_payee=size.bills_per_payee):  # step 9: the 福码 statistics of those payments
         from onecity.analytics.services import payment_stats_rebuild
 
         progress.start("analytics_payments", "福码 statistics", 1)
