@@ -102,3 +102,38 @@ class ScanApp(models.TextChoices):
     UNIONPAY = "unionpay", _("UnionPay")
     CITY_APP = "city_app", _("e-Fuzhou app")
     BROWSER = "browser", _("Web browser")
+
+
+class RunState(models.TextChoices):
+    """A reconciliation run (decision 0020)."""
+
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Reconciled")
+    FAILED = "failed", pgettext_lazy("reconciliation run", "Failed")
+
+
+class BreakKind(models.TextChoices):
+    """What a reconciliation break is (the engine's reconciliation.BreakKind values)."""
+
+    MISSING_HERE = "missing_here", _("On the channel, not here")
+    MISSING_THERE = "missing_there", _("Here, not on the channel")
+    AMOUNT_MISMATCH = "amount_mismatch", _("Amount differs")
+    FEE_MISMATCH = "fee_mismatch", _("Fee differs")
+    DUPLICATE = "duplicate", _("Duplicate")
+
+
+class BreakState(models.TextChoices):
+    OPEN = "open", pgettext_lazy("reconciliation break", "Open")
+    INVESTIGATING = "investigating", _("Under investigation")
+    RESOLVED = "resolved", _("Resolved")
+
+
+class BreakResolution(models.TextChoices):
+    ADJUSTED = "adjusted", _("Adjusted with a ledger transfer")
+    ACCEPTED = "accepted", _("Accepted as it is")
+    MATCHED_LATER = "matched_later", _("Matched later")
+
+
+class SettlementState(models.TextChoices):
+    SETTLED = "settled", _("Settled")
+    DEFICIT = "deficit", _("Refunds exceeded collections: the payee owes the difference")

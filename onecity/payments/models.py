@@ -23,6 +23,9 @@ from onecity.core.masking import mask_name
 from onecity.payments.enums import (
     AttemptState,
     BillAction,
+    BreakKind,
+    BreakResolution,
+    BreakState,
     BillKind,
     BillState,
     Channel,
@@ -31,6 +34,8 @@ from onecity.payments.enums import (
     NotificationResult,
     NotificationSource,
     RefundState,
+    RunState,
+    SettlementState,
 )
 
 ORG = "identity.Organization"
@@ -388,3 +393,134 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.operation} {self.key}"
+
+
+class ReconciliationRun(models.Model):
+    """One channel's daily statement matched against our side (decision 0020). Re-importing the
+    same file (channel, day, SHA-256) gives back this run; a different file for the same day is
+    a new run. `pending_statement` / `pending_ours` hold the rows carried to the next day's run
+    (the engine's input schemas, times in ISO 8601)."""
+
+    public_id = models.CharField(max_length=26, unique=True, default=new_public_id, editable=False)
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    day = models.DateField(_("statement day"))
+    filename = models.CharField(_("file name"), max_length=200)
+    file_sha256 = models.CharField(max_length=64)
+    state = models.CharField(_("state"), max_length=16, choices=RunState.choices, default=RunState.RUNNING)
+    statement_rows = models.PositiveIntegerField(_("statement rows"), default=0)
+    ours_rows = models.PositiveIntegerField(_("our rows"), default=0)
+    matched_count = models.PositiveIntegerField(_("matched"), default=0)
+    pending_count = models.PositiveIntegerField(_("carried to the next day"), default=0)
+    break_count = models.PositiveIntegerField(_("breaks"), default=0)
+    #: the engine's summary: {"matched": Totals, "pending": Totals, "breaks": {kind: Totals}}
+    summary = models.JSONField(default=dict)
+    pending_statement = models.JSONField(default=list)
+    pending_ours = models.JSONField(default=list)
+    carried_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    uploaded_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-day", "channel", "-created_at", "-id"]
+        verbose_name = _("reconciliation run")
+        verbose_name_plural = _("reconciliation runs")
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "day", "file_sha256"], name="pay_recon_run_file_once"),
+            models.CheckConstraint(condition=Q(pending_count__lte=F("statement_rows") + F("ours_rows")),
+                                   name="pay_recon_run_pending_le_rows"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.day}"
+
+
+class ReconciliationBreak(models.Model):
+    """One break of a run, worked to resolution: open → investigating → resolved (adjusted with
+    the ledger transfer `recon:<public id>`, accepted, or matched later)."""
+
+    public_id = models.CharField(max_length=26, unique=True, default=new_public_id, editable=False)
+    run = models.ForeignKey(ReconciliationRun, on_delete=models.PROTECT, related_name="breaks")
+    kind = models.CharField(_("kind"), max_length=16, choices=BreakKind.choices)
+    side = models.CharField(_("side"), max_length=16)
+    key = models.CharField(max_length=140)
+    trade_no = models.CharField(_("channel trade number"), max_length=64)
+    refund_no = models.CharField(max_length=64, blank=True)
+    out_trade_no = models.CharField(_("order number"), max_length=64, blank=True)
+    txn_kind = models.CharField(max_length=8)
+    statement_amount_fen = models.BigIntegerField(null=True, blank=True)
+    ours_amount_fen = models.BigIntegerField(null=True, blank=True)
+    statement_fee_fen = models.BigIntegerField(null=True, blank=True)
+    ours_fee_fen = models.BigIntegerField(null=True, blank=True)
+    difference_fen = models.BigIntegerField(_("difference (fen)"))
+    statement_occurred_at = models.DateTimeField(null=True, blank=True)
+    ours_occurred_at = models.DateTimeField(null=True, blank=True)
+    our_id = models.CharField(max_length=64, blank=True)
+    carried = models.BooleanField(default=False)
+    state = models.CharField(_("state"), max_length=16, choices=BreakState.choices, default=BreakState.OPEN,
+                             db_index=True)
+    resolution = models.CharField(_("resolution"), max_length=16, choices=BreakResolution.choices, blank=True)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    adjustment_fen = models.BigIntegerField(null=True, blank=True)
+    transfer_id = models.CharField(max_length=64, blank=True)
+    resolved_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "id"]
+        verbose_name = _("reconciliation break")
+        verbose_name_plural = _("reconciliation breaks")
+        constraints = [
+            models.CheckConstraint(condition=Q(state="resolved", resolved_at__isnull=False) & ~Q(resolution="")
+                                   | ~Q(state="resolved") & Q(resolution="", resolved_at__isnull=True),
+                                   name="pay_recon_break_resolution_when_resolved"),
+            models.CheckConstraint(condition=~Q(resolution="adjusted") | (~Q(transfer_id="")
+                                                                          & Q(adjustment_fen__isnull=False)
+                                                                          & ~Q(adjustment_fen=0)),
+                                   name="pay_recon_break_adjusted_has_transfer"),
+            models.CheckConstraint(condition=Q(resolution="adjusted") | (Q(transfer_id="")
+                                                                         & Q(adjustment_fen__isnull=True)),
+                                   name="pay_recon_break_transfer_only_when_adjusted"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key}"
+
+
+class Settlement(models.Model):
+    """T+1 settlement of one payee's day D (decision 0020): gross collected, channel fees,
+    refunds, net paid out (negative: the payee owes it). Posted to the ledger as the transfers
+    in `transfer_ids`; the statement files are kept as generated (their SHA-256 beside them)."""
+
+    public_id = models.CharField(max_length=26, unique=True, default=new_public_id, editable=False)
+    payee = models.ForeignKey(ORG, on_delete=models.PROTECT, related_name="+", verbose_name=_("payee unit"))
+    day = models.DateField(_("business day"))
+    payment_count = models.PositiveIntegerField(_("payments"))
+    refund_count = models.PositiveIntegerField(_("refunds"))
+    gross_fen = models.PositiveBigIntegerField(_("gross"))
+    fees_fen = models.PositiveBigIntegerField(_("fees"))
+    refunds_fen = models.PositiveBigIntegerField(_("refunds"))
+    net_fen = models.BigIntegerField(_("net"))
+    state = models.CharField(_("state"), max_length=16, choices=SettlementState.choices)
+    transfer_ids = models.JSONField(default=list)
+    statement_csv = models.BinaryField()
+    statement_csv_sha256 = models.CharField(max_length=64)
+    statement_xlsx = models.BinaryField()
+    statement_xlsx_sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-day", "payee_id"]
+        verbose_name = _("settlement")
+        verbose_name_plural = _("settlements")
+        constraints = [
+            models.UniqueConstraint(fields=["payee", "day"], name="pay_settlement_once_per_payee_day"),
+            models.CheckConstraint(condition=Q(net_fen=F("gross_fen") - F("fees_fen") - F("refunds_fen")),
+                                   name="pay_settlement_net_is_gross_less_fees_and_refunds"),
+            models.CheckConstraint(condition=Q(fees_fen__lte=F("gross_fen")), name="pay_settlement_fees_le_gross"),
+            models.CheckConstraint(condition=Q(state="settled", net_fen__gte=0) | Q(state="deficit", net_fen__lt=0),
+                                   name="pay_settlement_state_matches_net"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.payee_id} {self.day}"
