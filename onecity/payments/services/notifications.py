@@ -38,6 +38,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Exists
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -70,10 +71,11 @@ def _kept(headers: Mapping[str, str]) -> dict[str, str]:
     return kept
 
 
-@transaction.atomic
 def notification_receive(*, channel: str, headers: Mapping[str, str], body: bytes, remote_addr: str | None = None,
                          source: str = NotificationSource.NOTIFY) -> ChannelNotification:
-    """Store what the channel sent, as it came, in its own transaction."""
+    """Store what the channel sent, as it came, in its own transaction: one INSERT, committed on
+    its own (autocommit) when called outside a transaction, as the notify endpoint does — no
+    BEGIN/COMMIT pair around it, the statement is the transaction."""
     return ChannelNotification.objects.create(
         channel=channel, source=source, headers=_kept(headers), body=body.decode("utf-8", errors="replace"),
         body_sha256=hashlib.sha256(body).hexdigest(), remote_addr=remote_addr or None, received_at=timezone.now())
@@ -102,10 +104,14 @@ class _Conflict(Exception):
 
 
 def _apply(row: ChannelNotification, note, verified: dict) -> NotificationOutcome:
-    attempt = PaymentAttempt.objects.filter(public_id=note.out_trade_no, channel=row.channel).first()
+    # the attempt and whether this event was processed already, in one query
+    attempt = (PaymentAttempt.objects.filter(public_id=note.out_trade_no, channel=row.channel)
+               .annotate(event_processed=Exists(ChannelNotification.objects.filter(dedupe_key=row.dedupe_key,
+                                                                                   result=R.PROCESSED)))
+               .first())
     if attempt is None:
         return _decide(row, R.ERROR, f"unknown_order: {note.out_trade_no}", **verified)
-    if ChannelNotification.objects.filter(dedupe_key=row.dedupe_key, result=R.PROCESSED).exists():
+    if attempt.event_processed:
         return _decide(row, R.DUPLICATE, attempt=attempt, **verified)
     current = PaymentStatus(attempt.channel_status) if attempt.channel_status else None
     if not should_apply(current, note.status):
