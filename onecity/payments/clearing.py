@@ -1,0 +1,69 @@
+"""Reads and rules of clearing (清分) shared by reconciliation runs and settlement (decision 0020).
+
+Channel fees are a rate in basis points of each payment, per channel, from the setting
+`PAYMENTS_FEE_RATES_BP` (a dict channel → basis points; missing channels use the defaults
+below: Alipay and WeChat Pay 0.6 %, UnionPay 0.5 %, the city wallet nothing). One payment's
+fee is rounded half up to the fen (`fee_fen`), and a day's fees are the sum of the rounded
+fees — the way the channels charge them, row by row on their statements.
+
+Business days are Beijing days: [00:00, next 00:00) Asia/Shanghai, the channels' cut-off.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+from django.conf import settings
+from django.db.models import QuerySet
+
+from onecity.payments.channels.base import CHINA, StatementKind
+from onecity.payments.enums import AttemptState, Channel, RefundState
+from onecity.payments.models import PaymentAttempt, Refund
+from onecity.payments.reconciliation import OurEntry, ours_frame
+
+DEFAULT_FEE_RATES_BP = {Channel.ALIPAY: 60, Channel.WECHAT: 60, Channel.UNIONPAY: 50, Channel.CITY_WALLET: 0}
+
+
+def fee_rate_bp(channel: str) -> int:
+    rates = {**DEFAULT_FEE_RATES_BP, **getattr(settings, "PAYMENTS_FEE_RATES_BP", {})}
+    return int(rates.get(channel, 0))
+
+
+def fee_fen(channel: str, amount_fen: int) -> int:
+    """The channel's fee on one payment of `amount_fen`, rounded half up to the fen."""
+    return (amount_fen * fee_rate_bp(channel) + 5_000) // 10_000
+
+
+def day_window(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    start = dt.datetime.combine(day, dt.time(0), tzinfo=CHINA)
+    return start, start + dt.timedelta(days=1)
+
+
+def succeeded_attempts_of_day(day: dt.date) -> QuerySet[PaymentAttempt]:
+    start, end = day_window(day)
+    return PaymentAttempt.objects.filter(state=AttemptState.SUCCEEDED, finished_at__gte=start, finished_at__lt=end)
+
+
+def succeeded_refunds_of_day(day: dt.date) -> QuerySet[Refund]:
+    start, end = day_window(day)
+    return Refund.objects.filter(state=RefundState.SUCCEEDED, finished_at__gte=start, finished_at__lt=end)
+
+
+def reconciliation_ours(*, channel: str, day: dt.date) -> pl.DataFrame:
+    """Our side of `channel`'s statement of `day` (reconciliation.OURS_SCHEMA): the attempts that
+    succeeded that day through the channel (out_trade_no is the attempt's public id, the fee the
+    one we expect), and the refunds the channel confirmed that day with its refund number."""
+    attempts = (succeeded_attempts_of_day(day).filter(channel=channel).order_by("finished_at", "id")
+                .values_list("public_id", "channel_trade_no", "amount_fen", "finished_at"))
+    refunds = (succeeded_refunds_of_day(day).filter(attempt__channel=channel).exclude(channel_refund_no="")
+               .order_by("finished_at", "id")
+               .values_list("public_id", "attempt__public_id", "attempt__channel_trade_no", "channel_refund_no",
+                            "amount_fen", "finished_at"))
+    entries = [OurEntry(channel=channel, trade_no=trade_no, out_trade_no=public_id, kind=StatementKind.PAYMENT,
+                        amount_fen=amount, fee_fen=fee_fen(channel, amount), occurred_at=at, our_id=public_id)
+               for public_id, trade_no, amount, at in attempts]
+    entries += [OurEntry(channel=channel, trade_no=trade_no, out_trade_no=attempt_id, kind=StatementKind.REFUND,
+                         amount_fen=amount, fee_fen=0, occurred_at=at, our_id=public_id, refund_no=refund_no)
+                for public_id, attempt_id, trade_no, refund_no, amount, at in refunds]
+    return ours_frame(entries)

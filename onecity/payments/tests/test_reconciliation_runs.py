@@ -1,0 +1,184 @@
+"""Reconciliation runs: each channel's sandbox statement file through its parser, the engine and
+the stored run and breaks; idempotent re-import; bad files; working breaks to resolution."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from onecity.core.errors import ApplicationError, NotFound, PermissionDenied
+from onecity.identity.enums import Role
+from onecity.identity.tests.accounts_support import make_staff
+from onecity.ledger.models import Transfer
+from onecity.ledger.selectors import account_balance, account_find, ledger_trial_balance
+from onecity.payments.channels import alipay, unionpay, wallet, wechat
+from onecity.payments.channels.base import StatementKind, StatementRow
+from onecity.payments.models import ReconciliationBreak, ReconciliationRun
+from onecity.payments.services.attempts import attempt_create, attempt_mark_succeeded, attempt_submit
+from onecity.payments.services.reconciliation_runs import (
+    break_investigate,
+    break_resolve,
+    reconciliation_import,
+)
+from onecity.payments.tests.support import SH, issue
+
+DAY = dt.date(2026, 11, 22)
+SANDBOXES = {"alipay": alipay.AlipaySandbox, "wechat": wechat.WechatSandbox, "unionpay": unionpay.UnionpaySandbox,
+             "city_wallet": wallet.WalletSandbox}
+FEE = {"alipay": 6, "wechat": 6, "unionpay": 5, "city_wallet": 0}  # on 1000 fen
+
+
+@pytest.fixture
+def admin(city):
+    return make_staff(Role.ADMINISTRATOR, username="finance", org=city.school)
+
+
+def paid(city, clock, channel: str, n: int, *, minute: int) -> object:
+    """A 10.00 yuan bill paid through `channel` on DAY at 10:<minute>."""
+    saved = clock.now
+    clock.now = dt.datetime(2026, 11, 22, 10, minute, tzinfo=SH)
+    bill = issue(city, amount_fen=1000, title=f"停车费 {channel} {n}")
+    attempt = attempt_create(bill_id=bill.public_id, channel=channel, amount_fen=1000, idempotency_key=f"{channel}{n}",
+                             actor=city.resident)
+    attempt_submit(attempt_id=attempt.public_id)
+    attempt = attempt_mark_succeeded(attempt_id=attempt.public_id, amount_fen=1000,
+                                     channel_trade_no=f"{channel[:2].upper()}{n:019d}")
+    clock.now = saved
+    return attempt
+
+
+def row(attempt, *, amount=1000, fee=None, trade_no=None) -> StatementRow:
+    return StatementRow(trade_no=trade_no or attempt.channel_trade_no, out_trade_no=attempt.public_id,
+                        kind=StatementKind.PAYMENT, amount_fen=amount,
+                        fee_fen=FEE[attempt.channel] if fee is None else fee,
+                        occurred_at=attempt.finished_at, payer_id="13800138000")
+
+
+def breaks(run) -> list[tuple]:
+    return list(run.breaks.order_by("id").values_list("kind", "side", "trade_no", "statement_amount_fen",
+                                                      "ours_amount_fen", "statement_fee_fen", "ours_fee_fen",
+                                                      "difference_fen", "our_id", "state"))
+
+
+@pytest.mark.parametrize("channel", ["alipay", "wechat", "unionpay", "city_wallet"])
+def test_each_channels_statement_file_end_to_end_with_injected_breaks(city, clock, admin, channel):
+    ok, fee_off, missing, amount_off = (paid(city, clock, channel, n, minute=n) for n in range(1, 5))
+    stranger = StatementRow(trade_no=f"{channel[:2].upper()}{99:019d}", out_trade_no="01JUNKNOWNORDER0000000000",
+                            kind=StatementKind.PAYMENT, amount_fen=500, fee_fen=FEE[channel] // 2,
+                            occurred_at=dt.datetime(2026, 11, 22, 12, 0, tzinfo=SH), payer_id="13800138000")
+    rows = [row(ok), row(fee_off, fee=FEE[channel] + 1), row(amount_off, amount=900, fee=FEE[channel]), stranger,
+            row(ok)]
+    content = SANDBOXES[channel]().statement(rows, DAY)
+
+    run = reconciliation_import(actor=admin, channel=channel, day=DAY, filename="statement.bin", content=content)
+
+    assert (run.state, run.statement_rows, run.ours_rows, run.matched_count, run.pending_count, run.break_count) == (
+        "done", 5, 4, 1, 0, 5)
+    f = FEE[channel]
+    assert breaks(run) == [
+        ("missing_here", "statement", stranger.trade_no, 500, None, f // 2, None, 500, "", "open"),
+        ("missing_there", "ours", missing.channel_trade_no, None, 1000, None, f, -1000, missing.public_id, "open"),
+        ("amount_mismatch", "both", amount_off.channel_trade_no, 900, 1000, f, f, -100, amount_off.public_id, "open"),
+        ("fee_mismatch", "both", fee_off.channel_trade_no, 1000, 1000, f + 1, f, 1, fee_off.public_id, "open"),
+        ("duplicate", "statement", ok.channel_trade_no, 1000, None, f, None, 1000, "", "open"),
+    ]
+    assert run.summary["matched"] == {"count": 1, "statement_fen": 1000, "ours_fen": 1000, "statement_fee_fen": f,
+                                      "ours_fee_fen": f}
+
+    again = reconciliation_import(actor=admin, channel=channel, day=DAY, filename="again.bin", content=content)
+    assert again.pk == run.pk
+    assert (ReconciliationRun.objects.count(), ReconciliationBreak.objects.count()) == (1, 5)
+
+
+@pytest.mark.parametrize("content, reason", [
+    (b"not a statement at all", "statement_unreadable"),
+    (b"", "statement_empty"),
+])
+def test_a_bad_file_is_refused_and_nothing_is_stored(city, clock, admin, content, reason):
+    paid(city, clock, "wechat", 1, minute=1)
+    with pytest.raises(ApplicationError) as exc:
+        reconciliation_import(actor=admin, channel="wechat", day=DAY, filename="x.csv", content=content)
+    assert exc.value.code == reason
+    assert (ReconciliationRun.objects.count(), ReconciliationBreak.objects.count()) == (0, 0)
+
+
+def test_statement_of_today_or_another_channel_name_is_refused(city, clock, admin):
+    content = wallet.WalletSandbox().statement([], DAY)
+    with pytest.raises(ApplicationError) as exc:
+        reconciliation_import(actor=admin, channel="wallet", day=DAY, filename="x.csv", content=content)
+    assert exc.value.code == "channel_invalid"
+    with pytest.raises(ApplicationError) as exc:
+        reconciliation_import(actor=admin, channel="city_wallet", day=dt.date(2026, 11, 23), filename="x.csv",
+                              content=content)
+    assert exc.value.code == "day_invalid"
+    assert ReconciliationRun.objects.count() == 0
+
+
+def test_only_administrators_reconcile(city, clock):
+    auditor = make_staff(Role.AUDITOR, username="auditor", org=city.school)
+    content = wallet.WalletSandbox().statement([], DAY)
+    for actor in (auditor, city.cashier, city.resident):
+        with pytest.raises(PermissionDenied):
+            reconciliation_import(actor=actor, channel="city_wallet", day=DAY, filename="x.csv", content=content)
+    assert ReconciliationRun.objects.count() == 0
+
+
+def _one_break_run(city, clock, admin):
+    attempt = paid(city, clock, "wechat", 1, minute=1)
+    content = wechat.WechatSandbox().statement([row(attempt, amount=900)], DAY)
+    run = reconciliation_import(actor=admin, channel="wechat", day=DAY, filename="b.csv", content=content)
+    return run.breaks.get()
+
+
+def test_resolving_with_an_adjustment_posts_exactly_one_transfer_and_the_ledger_balances(city, clock, admin):
+    brk = _one_break_run(city, clock, admin)
+    assert brk.kind == "amount_mismatch"
+    before = Transfer.objects.count()
+    brk = break_investigate(actor=admin, break_id=brk.public_id, note="微信少结算1元，已联系渠道")
+    assert (brk.state, brk.note) == ("investigating", "微信少结算1元，已联系渠道")
+    brk = break_resolve(actor=admin, break_id=brk.public_id, resolution="adjusted", note="渠道确认少付，计入暂挂",
+                        adjust_amount_fen=-100)
+    assert (brk.state, brk.resolution, brk.adjustment_fen, brk.transfer_id, brk.resolved_by_id) == (
+        "resolved", "adjusted", -100, f"recon:{brk.public_id}", admin.pk)
+    assert Transfer.objects.count() == before + 1
+    transfer = Transfer.objects.get(transfer_id=f"recon:{brk.public_id}")
+    assert (transfer.amount, transfer.code) == (100, "recon_adjust")
+    suspense = account_find(kind="suspense", owner="platform")
+    assert account_balance(account_id=suspense.public_id) == 100
+    assert ledger_trial_balance().balanced
+
+    with pytest.raises(ApplicationError) as exc:
+        break_resolve(actor=admin, break_id=brk.public_id, resolution="accepted", note="再次")
+    assert exc.value.code == "break_resolved"
+    assert Transfer.objects.count() == before + 1
+
+
+@pytest.mark.parametrize("kwargs, code", [
+    ({"resolution": "adjusted", "note": "x", "adjust_amount_fen": 0}, "adjustment_invalid"),
+    ({"resolution": "adjusted", "note": "x"}, "adjustment_invalid"),
+    ({"resolution": "accepted", "note": "x", "adjust_amount_fen": 5}, "adjustment_invalid"),
+    ({"resolution": "written_off", "note": "x"}, "resolution_invalid"),
+    ({"resolution": "accepted", "note": "   "}, "note_required"),
+])
+def test_bad_resolutions_change_nothing(city, clock, admin, kwargs, code):
+    brk = _one_break_run(city, clock, admin)
+    before = Transfer.objects.count()
+    with pytest.raises(ApplicationError) as exc:
+        break_resolve(actor=admin, break_id=brk.public_id, **kwargs)
+    assert exc.value.code == code
+    brk.refresh_from_db()
+    assert (brk.state, brk.resolution, brk.note, brk.transfer_id) == ("open", "", "", "")
+    assert Transfer.objects.count() == before
+
+
+def test_accepting_posts_nothing_and_unknown_breaks_are_not_found(city, clock, admin):
+    brk = _one_break_run(city, clock, admin)
+    before = Transfer.objects.count()
+    brk = break_resolve(actor=admin, break_id=brk.public_id, resolution="matched_later", note="次日账单已到")
+    assert (brk.state, brk.resolution, brk.transfer_id, brk.adjustment_fen) == ("resolved", "matched_later", "", None)
+    assert Transfer.objects.count() == before
+    with pytest.raises(NotFound):
+        break_investigate(actor=admin, break_id="01NOSUCHBREAK000000000000", note="x")
+    with pytest.raises(PermissionDenied):
+        break_investigate(actor=city.cashier, break_id=brk.public_id, note="x")
