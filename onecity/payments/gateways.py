@@ -4,6 +4,7 @@ notifications — the verifier itself, the reply the channel expects, and a trad
     client = channel_client(Channel.ALIPAY)
     client.verifier().verify(headers, body)       → channels.ChannelNotification or ChannelError
     client.query(out_trade_no)                    → (headers, body) signed by the channel, or None
+    client.refund(RefundRequest(...))             → RefundAnswer (the channel's synchronous answer)
 
 `settings.PAYMENTS_CHANNEL_CLIENT` names the factory (channel → client). The default,
 `sandbox_client`, plays the four channels offline (only when settings.PAYMENTS_SANDBOX is
@@ -35,8 +36,9 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from onecity.core.errors import ApplicationError
-from onecity.payments.channels import alipay, unionpay, wallet, wechat
+from onecity.payments.channels import alipay, refunds, unionpay, wallet, wechat
 from onecity.payments.channels.base import CHINA, PaymentStatus
+from onecity.payments.channels.refunds import RefundAnswer, RefundRequest
 from onecity.payments.enums import Channel
 
 #: our channel names (payments.enums.Channel) → the adapters' (channels.base.Channel)
@@ -83,6 +85,8 @@ class ChannelClient(Protocol):
     def verifier(self) -> Verifier: ...
 
     def query(self, out_trade_no: str) -> tuple[dict[str, str], bytes] | None: ...
+
+    def refund(self, request: RefundRequest) -> RefundAnswer: ...
 
 
 def _trade_no(channel: str, at: datetime) -> str:
@@ -151,6 +155,46 @@ class SandboxClient:
         if trade is None or trade["status"] == PaymentStatus.PENDING:
             return None
         return self._notification(out_trade_no, trade)
+
+    def trade_no(self, out_trade_no: str) -> str:
+        """The channel's trade number of an order its cashier took ("" if none)."""
+        trade = self._trade(out_trade_no)
+        return trade["trade_no"] if trade else ""
+
+    def refund(self, request: RefundRequest) -> RefundAnswer:
+        """Send a refund in the channel's request shape; the sandbox answers as the channel
+        would (refunds.reply) and the answer is read back (refunds.parse_reply). The sandbox keeps
+        each trade's refunds by refund number: a repeat gets the same answer, and refunds never
+        exceed the payment."""
+        adapter = ADAPTER_NAME[self.channel]
+        body = json.loads(json.dumps(refunds.request_body(adapter, request)))  # as sent on the wire
+        status, answer = self._refund_answer(adapter, body)
+        return refunds.parse_reply(adapter, status, answer, request=body)
+
+    def _refund_answer(self, adapter: str, body: dict) -> tuple[int, dict]:
+        order_key, out_refund_no, amount_fen = refunds.read_request(adapter, body)
+        with _lock:
+            out_trade_no = order_key if adapter != "unionpay" else self._order_of_trade(order_key)
+            trade = self._trade(out_trade_no) if out_trade_no and out_trade_no.isalnum() else None
+            if trade is None or trade["status"] not in (PaymentStatus.PAID, PaymentStatus.REFUNDED):
+                return refunds.reply(adapter, body=body, error=refunds.TRADE_NOT_FOUND)
+            done = trade.setdefault("refunds", {})
+            if out_refund_no not in done:
+                if sum(item["amount_fen"] for item in done.values()) + amount_fen > trade["amount_fen"]:
+                    return refunds.reply(adapter, body=body, error=refunds.AMOUNT_EXCEEDED)
+                done[out_refund_no] = {"amount_fen": amount_fen,
+                                       "refund_no": _trade_no(self.channel, timezone.now())}
+                self._remember(out_trade_no, trade)
+            return refunds.reply(adapter, body=body, refund_no=done[out_refund_no]["refund_no"],
+                                 trade_no=trade["trade_no"],
+                                 refunded_total_fen=sum(item["amount_fen"] for item in done.values()))
+
+    def _order_of_trade(self, trade_no: str) -> str:
+        """UnionPay names the original by its queryId: find the order that has it."""
+        for path in sorted((self.directory / "trades").glob("*.json")):
+            if json.loads(path.read_text()).get("trade_no") == trade_no:
+                return path.stem
+        return ""
 
 
 _clients: dict[tuple[str, str], SandboxClient] = {}
