@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, lock_task
 
+from onecity.payments.channels.base import CHINA
 from onecity.payments.services.attempts import attempts_expire
 from onecity.payments.services.bills import bills_mark_overdue
 from onecity.payments.services.notifications import attempts_query_channel, notifications_process_pending
+from onecity.payments.services.settlement import settlement_run
 
 
 @db_periodic_task(crontab(minute="*"))
@@ -39,3 +44,12 @@ def bills_mark_overdue_task() -> int:
     """Daily at 00:10 Beijing time (16:10 UTC: the schedule is in UTC): bills past their due date
     become overdue."""
     return bills_mark_overdue()
+
+
+@db_periodic_task(crontab(hour="17", minute="30"))
+@lock_task("payments-settlement")
+def settlement_run_task() -> int:
+    """Daily at 01:30 Beijing time (17:30 UTC): T+1 settlement of yesterday (Beijing) for every
+    payee; re-running it settles nothing twice."""
+    yesterday = timezone.now().astimezone(CHINA).date() - dt.timedelta(days=1)
+    return len(settlement_run(day=yesterday))

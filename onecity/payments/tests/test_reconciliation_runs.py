@@ -4,8 +4,11 @@ the stored run and breaks; idempotent re-import; bad files; working breaks to re
 from __future__ import annotations
 
 import datetime as dt
+import io
+import json
 
 import pytest
+from django.core.management import CommandError, call_command
 
 from onecity.core.errors import ApplicationError, NotFound, PermissionDenied
 from onecity.identity.enums import Role
@@ -182,3 +185,21 @@ def test_accepting_posts_nothing_and_unknown_breaks_are_not_found(city, clock, a
         break_investigate(actor=admin, break_id="01NOSUCHBREAK000000000000", note="x")
     with pytest.raises(PermissionDenied):
         break_investigate(actor=city.cashier, break_id=brk.public_id, note="x")
+
+
+def test_reconcile_command_prints_one_json_line(city, clock, tmp_path):
+    attempt = paid(city, clock, "unionpay", 1, minute=1)
+    path = tmp_path / "unionpay-20261122.txt"
+    path.write_bytes(unionpay.UnionpaySandbox().statement([row(attempt), row(attempt)], DAY))
+    out = io.StringIO()
+    call_command("payments", "reconcile", "--channel", "unionpay", "--day", "2026-11-22", "--file", str(path),
+                 stdout=out)
+    line = json.loads(out.getvalue())
+    run = ReconciliationRun.objects.get()
+    assert line == {"run": run.public_id, "channel": "unionpay", "day": "2026-11-22", "state": "done",
+                    "statement_rows": 2, "ours_rows": 1, "matched": 1, "pending": 0, "breaks": 1,
+                    "breaks_by_kind": {"duplicate": 1}}
+    path.write_bytes(b"garbage")
+    with pytest.raises(CommandError):
+        call_command("payments", "reconcile", "--channel", "unionpay", "--day", "2026-11-22", "--file", str(path))
+    assert ReconciliationRun.objects.count() == 1

@@ -7,8 +7,10 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import json
 
 import pytest
+from django.core.management import CommandError, call_command
 from openpyxl import load_workbook
 
 from onecity.core.errors import ApplicationError
@@ -132,3 +134,21 @@ def test_statement_files(city, clock, day_of_payments):
                            ["net_yuan", "81.63"]]
     assert s.statement_csv_sha256 == hashlib.sha256(bytes(s.statement_csv)).hexdigest()
     assert s.statement_xlsx_sha256 == hashlib.sha256(bytes(s.statement_xlsx)).hexdigest()
+
+
+def test_settle_command_prints_one_json_line(city, clock, day_of_payments):
+    out = io.StringIO()
+    call_command("payments", "settle", "--day", "2026-11-22", stdout=out)
+    assert json.loads(out.getvalue()) == {"day": "2026-11-22", "settlements": 1, "gross_fen": 8433, "fees_fen": 20,
+                                          "refunds_fen": 250, "net_fen": 8163}
+    with pytest.raises(CommandError):
+        call_command("payments", "settle", "--day", "2026-11-23")
+    assert Settlement.objects.count() == 1
+
+
+def test_the_daily_task_settles_yesterday(city, clock, day_of_payments):
+    from onecity.payments.tasks import settlement_run_task
+
+    assert settlement_run_task.call_local() == 1
+    assert settlement_run_task.call_local() == 1
+    assert Settlement.objects.get().day == DAY
