@@ -104,8 +104,9 @@ class _Conflict(Exception):
 
 
 def _apply(row: ChannelNotification, note, verified: dict) -> NotificationOutcome:
-    # the attempt and whether this event was processed already, in one query
+    # the attempt (the columns decided on here) and whether this event was processed already, in one query
     attempt = (PaymentAttempt.objects.filter(public_id=note.out_trade_no, channel=row.channel)
+               .only("id", "public_id", "channel", "state", "amount_fen", "channel_status")
                .annotate(event_processed=Exists(ChannelNotification.objects.filter(dedupe_key=row.dedupe_key,
                                                                                    result=R.PROCESSED)))
                .first())
