@@ -15,11 +15,16 @@ import datetime as dt
 
 import polars as pl
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
+from django.utils.translation import gettext as _
 
+from onecity.core.errors import NotFound
+from onecity.identity.access import has_role
+from onecity.identity.enums import Role
+from onecity.payments.access import cashier_payee_id
 from onecity.payments.channels.base import CHINA, StatementKind
 from onecity.payments.enums import AttemptState, Channel, RefundState
-from onecity.payments.models import PaymentAttempt, Refund
+from onecity.payments.models import PaymentAttempt, ReconciliationBreak, ReconciliationRun, Refund, Settlement
 from onecity.payments.reconciliation import OurEntry, ours_frame
 
 DEFAULT_FEE_RATES_BP = {Channel.ALIPAY: 60, Channel.WECHAT: 60, Channel.UNIONPAY: 50, Channel.CITY_WALLET: 0}
@@ -67,3 +72,53 @@ def reconciliation_ours(*, channel: str, day: dt.date) -> pl.DataFrame:
                          amount_fen=amount, fee_fen=0, occurred_at=at, our_id=public_id, refund_no=refund_no)
                 for public_id, attempt_id, trade_no, refund_no, amount, at in refunds]
     return ours_frame(entries)
+
+
+# --- pages' reads -------------------------------------------------------------------------------
+
+def runs_recent() -> QuerySet[ReconciliationRun]:
+    return ReconciliationRun.objects.select_related("uploaded_by").order_by("-day", "channel", "-created_at", "-id")
+
+
+def breaks_of_run(*, run_id: str, kind: str = "", state: str = ""):
+    """(run, its breaks filtered by kind and state); NotFound for an unknown run."""
+    run = ReconciliationRun.objects.filter(public_id=str(run_id or "")).first()
+    if run is None:
+        raise NotFound()
+    breaks = run.breaks.select_related("resolved_by").order_by("id")
+    if kind:
+        breaks = breaks.filter(kind=kind)
+    if state:
+        breaks = breaks.filter(state=state)
+    return run, breaks
+
+
+def break_get(*, break_id: str) -> ReconciliationBreak:
+    found = ReconciliationBreak.objects.select_related("run").filter(public_id=str(break_id or "")).first()
+    if found is None:
+        raise NotFound()
+    return found
+
+
+def settlements_visible_to(actor) -> QuerySet[Settlement]:
+    """Administrators and auditors: every settlement; a payee cashier: their unit's; anyone
+    else: none."""
+    rows = Settlement.objects.select_related("payee").defer("statement_csv", "statement_xlsx").order_by(
+        "-day", "payee_id")
+    if actor is None or has_role(actor, Role.ADMINISTRATOR, Role.AUDITOR):
+        return rows
+    payee_id = cashier_payee_id(actor)
+    return rows.filter(payee_id=payee_id) if payee_id is not None else rows.none()
+
+
+def settlement_chart(settlements: QuerySet[Settlement], *, days: int = 30) -> dict:
+    """An ECharts option: net settled per day (yuan), the last `days` days that have any."""
+    totals = list(settlements.order_by().values("day").annotate(net=Sum("net_fen")).order_by("-day")[:days])
+    totals.reverse()
+    return {
+        "tooltip": {"trigger": "axis"},
+        "grid": {"left": 56, "right": 16, "bottom": 32, "top": 24},
+        "xAxis": {"type": "category", "data": [f"{t['day']:%m-%d}" for t in totals]},
+        "yAxis": {"type": "value", "name": "¥"},
+        "series": [{"name": str(_("Net")), "type": "bar", "data": [round(t["net"] / 100, 2) for t in totals]}],
+    }

@@ -1,0 +1,176 @@
+"""Clearing pages (desktop, decision 0020).
+
+- Reconciliation (platform level): administrators upload a channel's statement, see the runs
+  and work the breaks (investigate, resolve; htmx swaps the row); auditors read the same pages.
+- Settlements: a payee cashier sees their unit's settlements, administrators and auditors all
+  of them; each with its CSV and XLSX statement as generated, and a chart of net per day.
+Another payee's settlement, like an unknown one, is 404.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from onecity.core.errors import ApplicationError, NotFound, PermissionDenied
+from onecity.identity.access import forbidden, staff_required
+from onecity.identity.enums import Role
+from onecity.payments.clearing import (
+    break_get,
+    breaks_of_run,
+    runs_recent,
+    settlement_chart,
+    settlements_visible_to,
+)
+from onecity.payments.enums import BreakKind, BreakResolution, BreakState, Channel
+from onecity.payments.services.common import yuan_to_fen
+from onecity.payments.services.reconciliation_runs import (
+    break_investigate,
+    break_resolve,
+    can_reconcile,
+    reconciliation_import,
+)
+
+reconciliation_readers = staff_required(Role.ADMINISTRATOR, Role.AUDITOR)
+settlement_readers = staff_required(Role.ADMINISTRATOR, Role.AUDITOR, Role.PAYEE_CASHIER)
+
+
+class StatementUploadForm(forms.Form):
+    channel = forms.ChoiceField(label=gettext_lazy("Channel"), choices=Channel.choices)
+    day = forms.DateField(label=gettext_lazy("Statement day"), widget=forms.DateInput(attrs={"type": "date"}))
+    file = forms.FileField(label=gettext_lazy("Statement file"),
+                           help_text=gettext_lazy("The file exactly as the channel gave it."))
+
+
+class BreakFilterForm(forms.Form):
+    kind = forms.ChoiceField(label=gettext_lazy("Kind"), required=False,
+                             choices=[("", gettext_lazy("All kinds")), *BreakKind.choices])
+    state = forms.ChoiceField(label=gettext_lazy("State"), required=False,
+                              choices=[("", gettext_lazy("All states")), *BreakState.choices])
+
+
+class BreakResolveForm(forms.Form):
+    resolution = forms.ChoiceField(label=gettext_lazy("Resolution"), required=False,
+                                   choices=[("", gettext_lazy("Investigating")), *BreakResolution.choices])
+    note = forms.CharField(label=gettext_lazy("Note"), max_length=500)
+    adjustment = forms.CharField(label=gettext_lazy("Adjustment (yuan, − for less)"), required=False, max_length=20)
+
+
+@reconciliation_readers
+@require_http_methods(["GET", "POST"])
+def reconciliation(request):
+    form = StatementUploadForm()
+    status = 200
+    if request.method == "POST":
+        if not can_reconcile(request.user):
+            return forbidden(request)
+        form = StatementUploadForm(request.POST, request.FILES)
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                run = reconciliation_import(actor=request.user, channel=form.cleaned_data["channel"],
+                                            day=form.cleaned_data["day"], filename=upload.name,
+                                            content=upload.read())
+            except ApplicationError as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            else:
+                messages.success(request, _("Statement reconciled: %(breaks)s breaks.") % {"breaks": run.break_count})
+                return redirect("payments:clearing_run", run_id=run.public_id)
+        status = 422
+    page = Paginator(runs_recent(), 30).get_page(request.GET.get("page"))
+    return render(request, "payments/clearing/reconciliation.html",
+                  {"form": form, "page": page, "can_reconcile": can_reconcile(request.user)}, status=status)
+
+
+@reconciliation_readers
+@require_GET
+def run_detail(request, run_id: str):
+    filters = BreakFilterForm(request.GET or None)
+    kind = state = ""
+    if filters.is_valid():
+        kind, state = filters.cleaned_data["kind"], filters.cleaned_data["state"]
+    try:
+        run, breaks = breaks_of_run(run_id=run_id, kind=kind, state=state)
+    except NotFound:
+        raise Http404 from None
+    page = Paginator(breaks, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "payments/clearing/run.html",
+                  {"run": run, "page": page, "filters": filters, "query": query.urlencode() + "&" if query else "", "can_reconcile": can_reconcile(request.user),
+                   "resolve_form": BreakResolveForm()})
+
+
+@reconciliation_readers
+@require_POST
+def break_work(request, break_id: str):
+    """Investigate (no resolution) or resolve a break; an htmx request gets the row back."""
+    form = BreakResolveForm(request.POST)
+    error = ""
+    brk = None
+    if form.is_valid():
+        d = form.cleaned_data
+        try:
+            if not d["resolution"]:
+                brk = break_investigate(actor=request.user, break_id=break_id, note=d["note"])
+            else:
+                amount = None
+                if d["adjustment"].strip():
+                    text = d["adjustment"].strip().replace("−", "-")
+                    negative = text.startswith("-")
+                    amount = yuan_to_fen(text.lstrip("-"))
+                    amount = -amount if negative else amount
+                brk = break_resolve(actor=request.user, break_id=break_id, resolution=d["resolution"],
+                                    note=d["note"], adjust_amount_fen=amount)
+        except PermissionDenied:
+            return forbidden(request)
+        except NotFound:
+            raise Http404 from None
+        except ApplicationError as exc:
+            error = exc.message
+    else:
+        error = _("Write a note saying what was found.")
+    if brk is None:
+        try:
+            brk = break_get(break_id=break_id)
+        except NotFound:
+            raise Http404 from None
+    if request.headers.get("HX-Request"):
+        return render(request, "payments/clearing/_break_row.html",
+                      {"b": brk, "error": error, "can_reconcile": can_reconcile(request.user),
+                       "resolve_form": BreakResolveForm()}, status=422 if error else 200)
+    if error:
+        messages.error(request, error)
+    return redirect("payments:clearing_run", run_id=brk.run.public_id)
+
+
+@settlement_readers
+@require_GET
+def settlements(request):
+    rows = settlements_visible_to(request.user)
+    page = Paginator(rows, 30).get_page(request.GET.get("page"))
+    return render(request, "payments/clearing/settlements.html",
+                  {"page": page, "chart": settlement_chart(rows)})
+
+
+@settlement_readers
+@require_GET
+def settlement_file(request, settlement_id: str, fmt: str):
+    if fmt not in ("csv", "xlsx"):
+        raise Http404
+    settlement = settlements_visible_to(request.user).filter(public_id=settlement_id).first()
+    if settlement is None:
+        raise Http404
+    if fmt == "csv":
+        response = HttpResponse(bytes(settlement.statement_csv), content_type="text/csv; charset=utf-8")
+    else:
+        response = HttpResponse(bytes(settlement.statement_xlsx),
+                                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response["Content-Disposition"] = f'attachment; filename="settlement-{settlement.day:%Y%m%d}.{fmt}"'
+    return response
