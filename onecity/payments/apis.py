@@ -12,10 +12,11 @@ from django.utils.translation import gettext as _
 from ninja import Field, Header, Router, Schema
 
 from onecity.core.errors import ApplicationError, NotFound
-from onecity.payments.enums import AttemptState, BillKind, BillState, Channel, FailureCode
+from onecity.payments.enums import AttemptState, BillKind, BillState, Channel, FailureCode, RefundState
 from onecity.payments.selectors import bill_for_client
 from onecity.payments.services.attempts import attempt_create
 from onecity.payments.services.bills import BillInput, bill_issue
+from onecity.payments.services.refunds import refund_request
 
 router = Router(tags=["payments"])
 
@@ -120,3 +121,38 @@ def attempt_create_api(request, payload: AttemptIn,
     attempt = attempt_create(bill_id=payload.bill_id, channel=payload.channel, amount_fen=payload.amount_fen,
                              idempotency_key=key, actor=None, client_id=client_id)
     return 201, _attempt_out(attempt)
+
+
+class RefundIn(Schema):
+    attempt_id: str = Field(max_length=26, description="The succeeded payment attempt to refund")
+    amount_fen: int = Field(gt=0, le=1_000_000_000, description="Integer fen, at most what is left of the payment")
+    reason: str = Field(max_length=300)
+
+
+class RefundOut(Schema):
+    id: str
+    attempt_id: str
+    bill_id: str | None
+    amount_fen: int
+    reason: str
+    state: RefundState = Field(description="requested until a cashier of the payee approves or rejects it")
+    failure_code: str | None
+    created_at: dt.datetime
+
+
+def _refund_out(refund) -> dict:
+    return {"id": refund.public_id, "attempt_id": refund.attempt.public_id,
+            "bill_id": refund.bill.public_id if refund.bill_id else None, "amount_fen": refund.amount_fen,
+            "reason": refund.reason, "state": refund.state, "failure_code": refund.failure_code or None,
+            "created_at": refund.created_at.astimezone(dt.UTC)}
+
+
+@router.post("/payments/refunds", response={201: RefundOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut,
+                                            422: ErrorOut}, summary="Ask for a refund")
+def refund_create_api(request, payload: RefundIn, idempotency_key: str | None = Header(None, alias="Idempotency-Key")):
+    """A refund request of the payee's partner system; a cashier of the payee approves it in the
+    payee console, then the money goes back through the payment's channel."""
+    key = _key(idempotency_key)
+    refund = refund_request(actor=None, attempt_id=payload.attempt_id, amount_fen=payload.amount_fen,
+                            reason=payload.reason, idempotency_key=key, client_id=request.auth.client_id)
+    return 201, _refund_out(refund)

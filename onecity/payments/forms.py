@@ -61,3 +61,20 @@ class BillFilterForm(forms.Form):
 class StaticPayForm(forms.Form):
     amount = forms.CharField(label=_("Amount (yuan)"), max_length=20,
                              error_messages={"required": _("Enter the amount in yuan.")})
+
+
+class RefundForm(forms.Form):
+    amount = forms.CharField(label=_("Amount to refund (yuan)"), max_length=20, help_text=_("E.g. 50.00"))
+    reason = forms.CharField(label=_("Reason"), max_length=300, widget=forms.Textarea(attrs={"rows": 2}),
+                             help_text=_("The payer and the approving cashier see it."))
+    idem = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["amount"].error_messages["required"] = _("Enter the amount to refund in yuan.")
+        self.fields["reason"].error_messages["required"] = _("Give the reason for the refund.")
+
+
+class RefundDecisionForm(forms.Form):
+    note = forms.CharField(label=_("Note"), max_length=300, required=False,
+                           help_text=_("Needed when you reject: the requesting cashier sees it."))

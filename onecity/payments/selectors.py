@@ -14,7 +14,7 @@ from onecity.core.errors import PermissionDenied
 from onecity.payments import workflow
 from onecity.payments.access import bills_visible_to, cashier_payee_id
 from onecity.payments.enums import AttemptState, BillState, Channel
-from onecity.payments.models import Bill, BillBatch, BillEvent, PartnerClient, PaymentAttempt
+from onecity.payments.models import Bill, BillBatch, BillEvent, PartnerClient, PaymentAttempt, Refund
 
 
 def bills_for_resident(*, actor) -> tuple[list[Bill], list[Bill]]:
@@ -230,3 +230,32 @@ def payment_facts(*, start: dt.date | None = None, end: dt.date | None = None,
         yield PaymentFact(succeeded_at=local, day=local.date(), hour=local.hour, amount_fen=amount,
                           refunded_fen=refunded, channel=channel, scenario=scenario, district_code=region or "",
                           district_name=districts.get(region or "", ""), payee_public_id=payee)
+
+
+# --- refunds (services/refunds.py, decision 0019) --------------------------------------------------
+
+#: refunds that hold part of an attempt's amount until they are decided
+REFUND_OPEN_STATES = ("requested", "approved")
+
+
+def refund_remaining_fen(attempt: PaymentAttempt) -> int:
+    """What can still be asked back from an attempt: its amount less what was refunded and what
+    refunds not yet decided hold."""
+    if attempt.state != AttemptState.SUCCEEDED:
+        return 0
+    held = Refund.objects.filter(attempt=attempt, state__in=REFUND_OPEN_STATES).aggregate(
+        s=Sum("amount_fen"))["s"] or 0
+    return attempt.amount_fen - attempt.refunded_fen - held
+
+
+def bill_refunds(*, bill: Bill) -> list[Refund]:
+    return list(bill.refunds.select_related("attempt", "requested_by", "approved_by").order_by("created_at", "id"))
+
+
+def refunds_for_payee(*, actor) -> QuerySet[Refund]:
+    """A payee cashier's refunds, newest first (others: PermissionDenied)."""
+    payee_id = cashier_payee_id(actor)
+    if payee_id is None:
+        raise PermissionDenied()
+    return (Refund.objects.filter(payee_id=payee_id)
+            .select_related("attempt", "bill", "requested_by", "approved_by").order_by("-created_at", "-id"))

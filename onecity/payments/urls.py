@@ -1,6 +1,6 @@
 from django.urls import path
 
-from onecity.payments.views import channels, codes, console, resident
+from onecity.payments.views import channels, codes, console, refunds, resident
 
 app_name = "payments"
 
@@ -29,4 +29,7 @@ urlpatterns = [
     path("console/code", console.static_code, name="console_static_code"),
     path("console/collections", console.collections, name="console_collections"),
     path("console/export.<str:fmt>", console.export, name="console_export"),
+    path("console/attempts/<str:attempt_id>/refund", refunds.refund_new, name="console_refund_new"),
+    path("console/refunds/", refunds.refunds, name="console_refunds"),
+    path("console/refunds/<str:refund_id>/decide", refunds.refund_decide, name="console_refund_decide"),
 ]

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -40,14 +40,19 @@ from onecity.payments.access import cashier_payee_id, require_cashier
 from onecity.payments.channels.refunds import RefundRequest
 from onecity.payments.enums import AttemptState, BillAction, BillState, Channel, RefundState
 from onecity.payments.gateways import channel_client
-from onecity.payments.models import BillEvent, PartnerClient, PaymentAttempt, Refund
+from onecity.payments.models import BillEvent, IdempotencyKey, PartnerClient, PaymentAttempt, Refund
+from onecity.payments.selectors import refund_remaining_fen
 from onecity.payments.services.bills import bill_locked
-from onecity.payments.services.common import actor_or_none, idempotency_key_clean, idempotency_mismatch
+from onecity.payments.services.common import (
+    actor_or_none,
+    client_key_for,
+    idempotency_key_clean,
+    idempotency_mismatch,
+    request_hash,
+)
 
 S = RefundState
 REASON_MAX = 300
-#: refunds that hold part of an attempt's amount until they are decided
-OPEN_STATES = (S.REQUESTED, S.APPROVED)
 
 
 def _yuan(fen: int) -> str:
@@ -66,12 +71,6 @@ def _payee_of(*, actor, client_id: str) -> int:
 def _state_error(refund: Refund) -> ApplicationError:
     return ApplicationError(_("This refund is %(state)s already and cannot be decided again.")
                             % {"state": refund.get_state_display()}, code="refund_state", status=409)
-
-
-def refund_remaining_fen(attempt: PaymentAttempt) -> int:
-    """What can still be asked for: the amount less what was refunded and what is asked already."""
-    held = Refund.objects.filter(attempt=attempt, state__in=OPEN_STATES).aggregate(s=Sum("amount_fen"))["s"] or 0
-    return attempt.amount_fen - attempt.refunded_fen - held
 
 
 def _clean_amount(amount_fen) -> int:
@@ -103,6 +102,14 @@ def refund_request(*, actor, attempt_id: str, amount_fen: int, reason: str, idem
         raise NotFound()
     amount_fen, reason = _clean_amount(amount_fen), _clean_reason(reason)
     requester = actor_or_none(actor)
+    client_key = client_key_for(actor=requester, client_id=client_id)
+    fingerprint = request_hash({"attempt": attempt.public_id, "amount_fen": amount_fen, "reason": reason})
+    if client_id:  # a partner's key names one request of that client, whatever the attempt
+        record = IdempotencyKey.objects.filter(client_key=client_key, operation="refund_request", key=key).first()
+        if record is not None:
+            if record.request_hash != fingerprint:
+                raise idempotency_mismatch()
+            return Refund.objects.get(public_id=record.object_id)
     existing = Refund.objects.filter(attempt=attempt, idempotency_key=key).first()
     if existing is not None:
         if (existing.amount_fen, existing.reason, existing.requested_by_id) != (
@@ -127,6 +134,9 @@ def refund_request(*, actor, attempt_id: str, amount_fen: int, reason: str, idem
             refund = Refund.objects.create(attempt=attempt, bill_id=attempt.bill_id, payee_id=attempt.payee_id,
                                            amount_fen=amount_fen, reason=reason, requested_by=requester,
                                            idempotency_key=key, created_at=now, updated_at=now)
+            if client_id:
+                IdempotencyKey.objects.create(client_key=client_key, operation="refund_request", key=key,
+                                              request_hash=fingerprint, object_id=refund.public_id, created_at=now)
     except IntegrityError:  # the same key a moment ago
         raise idempotency_mismatch() from None
     audit_record(actor=requester, action="payments.refund_requested", object_type="refund", object_id=refund.public_id,

@@ -315,3 +315,81 @@ def test_parallel_requests_on_postgresql(city):
         thread.join()
     assert sorted(codes) == ["ok", "ok", "refund_exceeds_remaining", "refund_exceeds_remaining"]
     assert sum(Refund.objects.filter(attempt=attempt).values_list("amount_fen", flat=True)) == 200000
+
+
+# --- pages ----------------------------------------------------------------------------------------
+
+def test_console_refund_form_approval_and_the_residents_bill(client, city, second):
+    from django.urls import reverse
+    attempt = paid(city, "alipay")
+    bill = Bill.objects.get(pk=attempt.bill_id)
+    client.force_login(city.cashier)
+    page = client.get(reverse("payments:console_bill", args=[bill.public_id])).content.decode()
+    form_url = reverse("payments:console_refund_new", args=[attempt.public_id])
+    assert form_url in page
+    assert client.get(form_url).status_code == 200
+    before = snapshot()
+    bad = client.post(form_url, {"amount": "2500.01", "reason": "转学", "idem": "form-1"})
+    assert bad.status_code == 422
+    assert "Only ¥2,500.00 of this payment can still be refunded" in bad.content.decode()
+    assert snapshot() == before
+    response = client.post(form_url, {"amount": "500.00", "reason": "转学退费", "idem": "form-1"})
+    assert response.status_code == 302
+    refund = Refund.objects.get()
+    assert (refund.amount_fen, refund.reason, refund.requested_by, refund.state) == (50000, "转学退费", city.cashier,
+                                                                                    "requested")
+    decide = reverse("payments:console_refund_decide", args=[refund.public_id])
+    # the requester sees it listed but not waiting for them, and cannot approve it
+    listing = client.get(reverse("payments:console_refunds")).content.decode()
+    assert decide not in listing
+    client.post(decide, {"action": "approve"})
+    assert Refund.objects.get().state == "requested"
+    # a cashier of another payee: 404
+    client.force_login(city.other_cashier)
+    assert client.get(form_url).status_code == 404
+    assert client.post(decide, {"action": "approve"}).status_code == 404
+    # the second cashier approves
+    client.force_login(second)
+    assert decide in client.get(reverse("payments:console_refunds")).content.decode()
+    assert client.post(decide, {"action": "approve", "note": "核实无误"}).status_code == 302
+    refund.refresh_from_db()
+    assert (refund.state, refund.approved_by) == ("succeeded", second)
+    listing = client.get(reverse("payments:console_refunds")).content.decode()
+    assert "¥500.00 refunded to the payer through Alipay, the way it was paid." in listing
+    # the resident's bill page
+    client.force_login(city.resident)
+    page = client.get(reverse("payments:bill", args=[bill.public_id])).content.decode()
+    assert "Refunded ¥500.00, back to Alipay the way it was paid." in page
+
+
+# --- partner API ----------------------------------------------------------------------------------
+
+def test_partner_api_asks_for_a_refund_idempotently(client, city, second, settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher",
+                                 "onecity.core.hashers.ClientSecretHasher"]  # the token endpoint checks secrets
+    from onecity.identity.services.api_clients import api_client_create
+    from onecity.payments.services.partners import partner_client_link
+    from onecity.payments.tests.test_api import _token, post
+    attempt = paid(city, "wechat")
+    school = api_client_create(actor=None, name="一中收费系统")
+    partner_client_link(actor=None, client_id=school.client_id, payee_public_id=city.school.public_id)
+    hospital = api_client_create(actor=None, name="省立医院HIS")
+    partner_client_link(actor=None, client_id=hospital.client_id, payee_public_id=city.hospital.public_id)
+    auth, other = _token(client, school), _token(client, hospital)
+    body = {"attempt_id": attempt.public_id, "amount_fen": 30000, "reason": "重复缴费"}
+    first = post(client, "/api/v1/payments/refunds", body, auth, key="rf-1")
+    assert first.status_code == 201, first.content
+    data = first.json()
+    assert (data["attempt_id"], data["bill_id"], data["amount_fen"], data["state"], data["failure_code"]) == (
+        attempt.public_id, Bill.objects.get(pk=attempt.bill_id).public_id, 30000, "requested", None)
+    again = post(client, "/api/v1/payments/refunds", body, auth, key="rf-1")
+    assert (again.status_code, again.json()["id"]) == (201, data["id"])
+    before = snapshot()
+    assert post(client, "/api/v1/payments/refunds", {**body, "amount_fen": 30001}, auth, key="rf-1").status_code == 422
+    assert post(client, "/api/v1/payments/refunds", body, auth, key="").status_code == 400
+    too_much = post(client, "/api/v1/payments/refunds", {**body, "amount_fen": 220001}, auth, key="rf-2")
+    assert (too_much.status_code, too_much.json()["code"]) == (409, "refund_exceeds_remaining")
+    assert post(client, "/api/v1/payments/refunds", body, other, key="rf-3").status_code == 404
+    assert snapshot() == before
+    refund = refund_approve(actor=second, refund_id=data["id"])  # any cashier of the payee approves
+    assert (refund.state, refund.requested_by, refund.approved_by) == ("succeeded", None, second)

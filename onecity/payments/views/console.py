@@ -31,6 +31,7 @@ from onecity.payments.selectors import (
     bill_events,
     bill_export_rows,
     bill_list_for_payee,
+    bill_refunds,
     collections_by_channel_and_day,
     collections_chart,
     payee_totals,
@@ -106,7 +107,7 @@ def bill_detail(request, bill_id: str):
 def _bill_context(request, bill, cancel_form):
     context = {"bill": bill, "events": bill_events(bill=bill), "attempts": bill_attempts(bill=bill),
                "cancel_form": cancel_form, "cancellable": bill.state in workflow.BILL_TRANSITIONS["cancel"][0]
-               and not bill.paid_fen}
+               and not bill.paid_fen, "refunds": bill_refunds(bill=bill)}
     if bill.state in workflow.PAYABLE_STATES:
         issued = code_dynamic_issue(actor=request.user, bill_id=bill.public_id)
         context.update(code=issued, qr=qr_svg(issued.url, title=bill.title))

@@ -15,7 +15,7 @@ from onecity.identity.access import citizen_required
 from onecity.payments import workflow
 from onecity.payments.access import access_attempt_by_id, access_bill_by_id
 from onecity.payments.enums import Channel
-from onecity.payments.selectors import bill_attempts, bill_events, bills_for_resident
+from onecity.payments.selectors import bill_attempts, bill_events, bill_refunds, bills_for_resident
 from onecity.payments.services.attempts import attempt_create, attempt_submit
 from onecity.payments.services.codes import code_dynamic_issue, qr_svg
 from onecity.payments.services.common import yuan_to_fen
@@ -33,7 +33,9 @@ def bills(request):
 def _bill_context(request, bill, *, error: str = ""):
     context = {"bill": bill, "events": bill_events(bill=bill), "attempts": bill_attempts(bill=bill),
                "payable": bill.state in workflow.PAYABLE_STATES, "channels": Channel.choices,
-               "idem": new_public_id(), "error": error}
+               "idem": new_public_id(), "error": error,
+               # what reaches the payer: refunds approved (on their way) or done
+               "refunds": [r for r in bill_refunds(bill=bill) if r.state in ("approved", "succeeded")]}
     if context["payable"]:
         issued = code_dynamic_issue(actor=request.user, bill_id=bill.public_id)
         context.update(code=issued, qr=qr_svg(issued.url, title=bill.title))
