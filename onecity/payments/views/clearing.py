@@ -56,7 +56,7 @@ class BreakFilterForm(forms.Form):
 
 
 class BreakResolveForm(forms.Form):
-    resolution = forms.ChoiceField(label=gettext_lazy("Resolution"), required=False,
+    resolution = forms.ChoiceField(label=gettext_lazy("How resolved"), required=False,
                                    choices=[("", gettext_lazy("Investigating")), *BreakResolution.choices])
     note = forms.CharField(label=gettext_lazy("Note"), max_length=500)
     adjustment = forms.CharField(label=gettext_lazy("Adjustment (yuan, − for less)"), required=False, max_length=20)
