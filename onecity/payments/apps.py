@@ -15,3 +15,8 @@ class PaymentsConfig(AppConfig):
                      order=30)
         nav_register(area="staff", key="payments_console", label=_("Payee console"), url_name="payments:console",
                      icon="cash", order=50, roles=("payee_cashier",))
+        nav_register(area="staff", key="payments_settlements", label=_("Settlements"), url_name="payments:settlements",
+                     icon="building-bank", order=51, roles=("payee_cashier", "administrator", "auditor"))
+        nav_register(area="staff", key="payments_reconciliation", label=_("Reconciliation"),
+                     url_name="payments:clearing_reconciliation", icon="scale", order=52,
+                     roles=("administrator", "auditor"))

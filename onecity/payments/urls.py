@@ -1,6 +1,6 @@
 from django.urls import path
 
-from onecity.payments.views import channels, codes, console, refunds, resident
+from onecity.payments.views import channels, clearing, codes, console, refunds, resident
 
 app_name = "payments"
 
@@ -32,4 +32,10 @@ urlpatterns = [
     path("console/attempts/<str:attempt_id>/refund", refunds.refund_new, name="console_refund_new"),
     path("console/refunds/", refunds.refunds, name="console_refunds"),
     path("console/refunds/<str:refund_id>/decide", refunds.refund_decide, name="console_refund_decide"),
+    # clearing: reconciliation (platform), settlements (decision 0020)
+    path("clearing/reconciliation/", clearing.reconciliation, name="clearing_reconciliation"),
+    path("clearing/reconciliation/<str:run_id>/", clearing.run_detail, name="clearing_run"),
+    path("clearing/breaks/<str:break_id>/", clearing.break_work, name="clearing_break"),
+    path("clearing/settlements/", clearing.settlements, name="settlements"),
+    path("clearing/settlements/<str:settlement_id>.<str:fmt>", clearing.settlement_file, name="settlement_file"),
 ]

@@ -203,3 +203,46 @@ def test_reconcile_command_prints_one_json_line(city, clock, tmp_path):
     with pytest.raises(CommandError):
         call_command("payments", "reconcile", "--channel", "unionpay", "--day", "2026-11-22", "--file", str(path))
     assert ReconciliationRun.objects.count() == 1
+
+
+# --- pages --------------------------------------------------------------------------------------
+
+def test_upload_runs_breaks_and_resolve_through_the_pages(client, city, clock, admin):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    attempt = paid(city, clock, "alipay", 1, minute=1)
+    content = alipay.AlipaySandbox().statement([row(attempt, fee=7)], DAY)
+    client.force_login(admin)
+    bad = client.post("/pay/clearing/reconciliation/", {"channel": "alipay", "day": "2026-11-22",
+                                                        "file": SimpleUploadedFile("x.csv", b"junk")})
+    assert bad.status_code == 422 and ReconciliationRun.objects.count() == 0
+    done = client.post("/pay/clearing/reconciliation/", {"channel": "alipay", "day": "2026-11-22",
+                                                         "file": SimpleUploadedFile("alipay.zip", content)})
+    run = ReconciliationRun.objects.get()
+    assert (done.status_code, done["Location"]) == (302, f"/pay/clearing/reconciliation/{run.public_id}/")
+    brk = run.breaks.get()
+    detail = client.get(f"/pay/clearing/reconciliation/{run.public_id}/?kind=fee_mismatch")
+    assert detail.status_code == 200 and f"break-{brk.public_id}" in detail.content.decode()
+    assert f"break-{brk.public_id}" not in client.get(
+        f"/pay/clearing/reconciliation/{run.public_id}/?kind=duplicate").content.decode()
+
+    refused = client.post(f"/pay/clearing/breaks/{brk.public_id}/", {"resolution": "adjusted", "note": "手续费差1分",
+                                                                     "adjustment": "abc"}, HTTP_HX_REQUEST="true")
+    assert refused.status_code == 422
+    brk.refresh_from_db()
+    assert brk.state == "open"
+    swapped = client.post(f"/pay/clearing/breaks/{brk.public_id}/", {"resolution": "adjusted", "note": "手续费差1分",
+                                                                     "adjustment": "0.01"}, HTTP_HX_REQUEST="true")
+    assert swapped.status_code == 200 and f"recon:{brk.public_id}" in swapped.content.decode()
+    brk.refresh_from_db()
+    assert (brk.state, brk.adjustment_fen) == ("resolved", 1)
+
+    auditor = make_staff(Role.AUDITOR, username="auditor", org=city.school)
+    client.force_login(auditor)
+    assert client.get(f"/pay/clearing/reconciliation/{run.public_id}/").status_code == 200
+    assert client.post("/pay/clearing/reconciliation/", {"channel": "alipay", "day": "2026-11-22",
+                                                         "file": SimpleUploadedFile("a.zip", content)}).status_code == 403
+    client.force_login(city.cashier)
+    assert client.get("/pay/clearing/reconciliation/").status_code == 403
+    client.force_login(city.resident)
+    assert client.get("/pay/clearing/reconciliation/").status_code in (302, 403)

@@ -152,3 +152,32 @@ def test_the_daily_task_settles_yesterday(city, clock, day_of_payments):
     assert settlement_run_task.call_local() == 1
     assert settlement_run_task.call_local() == 1
     assert Settlement.objects.get().day == DAY
+
+
+# --- pages --------------------------------------------------------------------------------------
+
+def test_settlement_pages_and_downloads_by_role(client, city, clock, day_of_payments):
+    from onecity.identity.enums import Role
+    from onecity.identity.tests.accounts_support import make_staff
+
+    [s] = settlement_run(day=DAY)
+    client.force_login(city.cashier)
+    page = client.get("/pay/clearing/settlements/")
+    assert page.status_code == 200
+    assert "81.63" in page.content.decode() and "settlement-chart" in page.content.decode()
+    csv_file = client.get(f"/pay/clearing/settlements/{s.public_id}.csv")
+    assert (csv_file.status_code, csv_file.content) == (200, bytes(s.statement_csv))
+    xlsx = client.get(f"/pay/clearing/settlements/{s.public_id}.xlsx")
+    assert load_workbook(io.BytesIO(xlsx.content)).active["A1"].value == "payee"
+    assert client.get(f"/pay/clearing/settlements/{s.public_id}.pdf").status_code == 404
+
+    client.force_login(city.other_cashier)  # another payee's cashier: not theirs
+    assert client.get(f"/pay/clearing/settlements/{s.public_id}.csv").status_code == 404
+    assert "81.63" not in client.get("/pay/clearing/settlements/").content.decode()
+
+    client.force_login(make_staff(Role.AUDITOR, username="auditor", org=city.school))
+    assert client.get(f"/pay/clearing/settlements/{s.public_id}.csv").status_code == 200
+
+    client.force_login(city.resident)
+    assert client.get("/pay/clearing/settlements/").status_code in (302, 403)
+    assert client.get(f"/pay/clearing/settlements/{s.public_id}.csv").status_code in (302, 403)
