@@ -14,8 +14,10 @@
                      Idempotent: a payee and day settle once (unique constraint), and the batch
                      posts nothing twice.
 
-Refunds debit the payee payable when they are made (the refund service's own transfer), so after
-settlement the payable holds nothing of day D.
+Refunds debit the payee payable when they succeed (services/refunds.py reverses `pay:<attempt>`
+for the part the bill had absorbed; a payment's excess, held in suspense, is refunded first and
+is never the payee's), so `refunds` counts only that part, and after settlement the payable
+holds nothing of day D.
 """
 
 from __future__ import annotations
@@ -38,8 +40,8 @@ from onecity.ledger.enums import AccountKind
 from onecity.ledger.services import account_open, transfers_post_bulk
 from onecity.payments.channels.base import CHINA
 from onecity.payments.clearing import fee_fen, succeeded_attempts_of_day, succeeded_refunds_of_day
-from onecity.payments.enums import SettlementState
-from onecity.payments.models import Settlement
+from onecity.payments.enums import RefundState, SettlementState
+from onecity.payments.models import Refund, Settlement
 
 HEADER = ("type", "time", "channel", "reference", "channel_trade_no", "amount_fen", "fee_fen")
 
@@ -62,11 +64,15 @@ def settlement_run(*, day: dt.date, actor=None) -> list[Settlement]:
         payees[row[0]] = row[1:3]
         payments[row[0]].append(row[3:])
     refunds: dict[int, list] = defaultdict(list)
-    for row in (succeeded_refunds_of_day(day).order_by("finished_at", "id")
-                .values_list("payee_id", "payee__public_id", "payee__name", "public_id", "attempt__channel",
-                             "attempt__channel_trade_no", "amount_fen", "finished_at")):
-        payees[row[0]] = row[1:3]
-        refunds[row[0]].append(row[3:])
+    day_refunds = list(succeeded_refunds_of_day(day).order_by("finished_at", "id").values_list(
+        "id", "attempt_id", "attempt__excess_fen", "payee_id", "payee__public_id", "payee__name", "public_id",
+        "attempt__channel", "attempt__channel_trade_no", "amount_fen", "finished_at"))
+    from_bill = _refunds_from_bill(day_refunds)
+    for pk, _attempt, _excess, payee_id, payee_public_id, payee_name, *rest in day_refunds:
+        if from_bill[pk]:
+            payees[payee_id] = (payee_public_id, payee_name)
+            rest[3] = from_bill[pk]
+            refunds[payee_id].append(tuple(rest))
     done = set(Settlement.objects.filter(day=day).values_list("payee_id", flat=True))
     for payee_id in sorted((set(payments) | set(refunds)) - done):
         try:
@@ -76,6 +82,25 @@ def settlement_run(*, day: dt.date, actor=None) -> list[Settlement]:
             if not Settlement.objects.filter(payee_id=payee_id, day=day).exists():
                 raise
     return list(Settlement.objects.filter(day=day).select_related("payee").order_by("payee_id"))
+
+def _refunds_from_bill(day_refunds: list[tuple]) -> dict[int, int]:
+    """What each refund took back from the payee: a refund comes out of the payment's excess (held
+    in suspense, never the payee's) first, in the order refunds succeeded (services/refunds.py)."""
+    attempts = {r[1]: r[2] for r in day_refunds if r[2]}
+    earlier: dict[int, list[tuple]] = defaultdict(list)
+    for pk, attempt_id, amount in (Refund.objects.filter(attempt_id__in=attempts, state=RefundState.SUCCEEDED)
+                                   .order_by("finished_at", "id").values_list("id", "attempt_id", "amount_fen")):
+        earlier[attempt_id].append((pk, amount))
+    result = {}
+    for pk, attempt_id, excess, *_rest, amount, _at in day_refunds:
+        before = 0
+        for other, other_amount in earlier.get(attempt_id, []):
+            if other == pk:
+                break
+            before += other_amount
+        from_excess = min(amount, max(excess - before, 0)) if excess else 0
+        result[pk] = amount - from_excess
+    return result
 
 
 def _lines(payments, refunds) -> list[tuple]:

@@ -181,3 +181,18 @@ def test_settlement_pages_and_downloads_by_role(client, city, clock, day_of_paym
     client.force_login(city.resident)
     assert client.get("/pay/clearing/settlements/").status_code in (302, 403)
     assert client.get(f"/pay/clearing/settlements/{s.public_id}.csv").status_code in (302, 403)
+
+
+def test_refunds_of_a_payments_excess_are_not_the_payees(city, clock):
+    from onecity.payments.models import PaymentAttempt
+
+    attempt = paid(city, clock, "city_wallet", 1000, 1)
+    PaymentAttempt.objects.filter(pk=attempt.pk).update(excess_fen=300)  # 300 of it went to suspense
+    refunded(city, attempt, 200, at=dt.datetime(2026, 11, 22, 11, 0, tzinfo=SH))  # all from the excess
+    Refund.objects.create(attempt=attempt, bill=attempt.bill, payee=attempt.payee, amount_fen=400, reason="退款",
+                          state="succeeded", idempotency_key="r2", channel_refund_no="R2",
+                          created_at=dt.datetime(2026, 11, 22, 12, 0, tzinfo=SH),
+                          finished_at=dt.datetime(2026, 11, 22, 12, 0, tzinfo=SH),
+                          updated_at=dt.datetime(2026, 11, 22, 12, 0, tzinfo=SH))  # 100 excess, 300 the payee's
+    [s] = settlement_run(day=DAY)
+    assert (s.gross_fen, s.refunds_fen, s.refund_count, s.net_fen) == (700, 300, 1, 400)
