@@ -2,6 +2,9 @@
 citizens — tuition and boarding at schools, hospital fees, water, electricity and gas, P+R
 parking — and about a third of them were paid in the last 30 days through the four channels,
 so the payee consoles have collections to show. 林志远 (13800138000) has several bills due.
+At 福州第一中学 a few payments were refunded (asked for by `cashier`, approved by `cashier2`,
+back through the channel's sandbox): 林志远's paid bill in part, another in full, and one
+refund waits for `cashier2`'s approval.
 
 Deterministic (a fixed random seed) and idempotent: each bill has an external reference, so a
 second run issues nothing new. Written through the payments services, as the system.
@@ -12,14 +15,17 @@ from __future__ import annotations
 import datetime as dt
 import random
 
+from django.conf import settings
 from django.utils import timezone
 
 from onecity.identity.enums import OrganizationKind, UserKind
 from onecity.identity.models import Organization, User
 from onecity.payments.enums import Channel
+from onecity.payments.gateways import sandbox_client
 from onecity.payments.models import Bill
 from onecity.payments.services.attempts import attempt_create, attempt_mark_succeeded, attempt_submit
 from onecity.payments.services.bills import BillInput, bill_issue
+from onecity.payments.services.refunds import refund_approve, refund_request
 
 RANDOM_SEED = 20261124
 DEMO_PHONE = "13800138000"
@@ -38,6 +44,10 @@ UTILITY_TITLES = {"水务": "2026年11月水费", "电力": "2026年11月电费"
 #: 林志远's bills: at each of these payee units one is due and one was paid
 DEMO_PAYEES = ("福州第一中学", "福建省立医院", "福州水务集团有限公司", "国网福建省电力有限公司福州供电公司",
                "福州公交集团有限公司")
+#: the school whose cashiers show refunds, and the refunds: (share of the payment, reason, approved)
+REFUND_PAYEE = "福州第一中学"
+REFUNDS = ((0.2, "学生申请减免，退还部分学费", True), (1.0, "学生转学，全额退费", True),
+           (0.5, "重复缴纳，退还多缴部分", False))
 CHANNELS = [Channel.ALIPAY, Channel.WECHAT, Channel.ALIPAY, Channel.UNIONPAY, Channel.CITY_WALLET]
 
 
@@ -75,6 +85,7 @@ def payments_demo_seed(*, progress, bills_per_payee: int) -> int:
     before = Bill.objects.count()
     existing = set(Bill.objects.filter(external_ref__startswith="DEMO-").values_list("payee_id", "external_ref"))
     progress.start("bills", "Bills (福码)", len(payees) * bills_per_payee)
+    to_refund = []  # the first paid attempts at REFUND_PAYEE
     for payee in payees:
         items = CATALOGUE.get(payee.payee_type, [("other", "服务费", (5000, 20000), False)])
         for n in range(bills_per_payee):
@@ -101,5 +112,26 @@ def payments_demo_seed(*, progress, bills_per_payee: int) -> int:
                 attempt = attempt_create(bill_id=bill.public_id, channel=channel, amount_fen=amount,
                                          idempotency_key=f"demo-{ref}", actor=None)
                 attempt_submit(attempt_id=attempt.public_id, channel_trade_no=f"DEMO{ref.replace('-', '')}")
-                attempt_mark_succeeded(attempt_id=attempt.public_id, amount_fen=amount, at=paid_at)
+                trade_no = ""
+                if payee.name == REFUND_PAYEE and len(to_refund) < len(REFUNDS) and settings.PAYMENTS_SANDBOX:
+                    client = sandbox_client(channel)  # the channel must know the trade to refund it
+                    client.pay(out_trade_no=attempt.public_id, amount_fen=amount)
+                    trade_no = client.trade_no(attempt.public_id)
+                    to_refund.append(attempt)  # 林志远's paid bill (n == 1) comes first
+                attempt_mark_succeeded(attempt_id=attempt.public_id, amount_fen=amount, channel_trade_no=trade_no,
+                                       at=paid_at)
+    _refunds_seed(to_refund)
     return Bill.objects.count() - before
+
+
+def _refunds_seed(attempts) -> None:
+    """A few refunds at REFUND_PAYEE: one cashier asks, the other approves (or not yet)."""
+    cashiers = {u.username: u for u in User.objects.filter(username__in=("cashier", "cashier2"))}
+    if len(cashiers) < 2:
+        return
+    for attempt, (share, reason, approved) in zip(attempts, REFUNDS, strict=False):
+        amount = max(100, int(attempt.amount_fen * share) // 100 * 100)
+        refund = refund_request(actor=cashiers["cashier"], attempt_id=attempt.public_id, amount_fen=amount,
+                                reason=reason, idempotency_key="demo-refund")
+        if approved:
+            refund_approve(actor=cashiers["cashier2"], refund_id=refund.public_id, note="已核实")
