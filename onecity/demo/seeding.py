@@ -90,6 +90,8 @@ STAFF_ACCOUNTS: tuple[StaffAccount, ...] = (
                  "Verify a resident's identity code; People search"),
     StaffAccount("cashier", Role.PAYEE_CASHIER, "福州第一中学", "吴美玲",
                  "Verify an identity code at the school gate"),
+    StaffAccount("cashier2", Role.PAYEE_CASHIER, "福州第一中学", "陈佳慧",
+                 "Approve the refund the other cashier asked for (payee console → Refunds)"),
     StaffAccount("auditor", Role.AUDITOR, "福州市审计局", "刘志明", "The audit trail: who saw whose data, and why"),
     StaffAccount("admin", Role.ADMINISTRATOR, "福州市数据管理局", "张建新",
                  "People, audit trail, Django admin at /admin/"),
