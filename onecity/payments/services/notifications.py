@@ -124,6 +124,16 @@ def _apply(row: ChannelNotification, note, verified: dict) -> NotificationOutcom
             return _decide(row, R.AMOUNT_MISMATCH, f"{exc.code}: {exc.message}", attempt=attempt, **verified)
     try:
         with transaction.atomic():
+            # the notification's own rows first: the ledger posting (which locks the channel's
+            # clearing account, one row per channel) comes last, so that lock is held for the
+            # shortest time before COMMIT; the transaction is one whichever the order
+            moved = PaymentAttempt.objects.filter(pk=attempt.pk, channel_status=attempt.channel_status).update(
+                channel_status=note.status)
+            if not moved:
+                raise _Conflict
+            now = timezone.now()
+            ChannelNotification.objects.filter(pk=row.pk).update(result=R.PROCESSED, processed_at=now, attempt=attempt,
+                                                                 **verified)
             if note.status == PaymentStatus.PAID:
                 attempt_mark_succeeded(attempt_id=attempt.public_id, amount_fen=note.amount_fen,
                                        channel_trade_no=note.trade_no, payer_account_masked=note.payer_masked,
@@ -133,13 +143,6 @@ def _apply(row: ChannelNotification, note, verified: dict) -> NotificationOutcom
                 code = FailureCode.DECLINED if note.status == PaymentStatus.FAILED else FailureCode.TIMEOUT
                 attempt_mark_failed(attempt_id=attempt.public_id, failure_code=code,
                                     detail=_("The channel reported the trade %(status)s.") % {"status": note.status})
-            moved = PaymentAttempt.objects.filter(pk=attempt.pk, channel_status=attempt.channel_status).update(
-                channel_status=note.status)
-            if not moved:
-                raise _Conflict
-            now = timezone.now()
-            ChannelNotification.objects.filter(pk=row.pk).update(result=R.PROCESSED, processed_at=now, attempt=attempt,
-                                                                 **verified)
     except ApplicationError as exc:
         if exc.code == "state_conflict":  # a parallel delivery changed the attempt first: look again
             raise _Conflict from None

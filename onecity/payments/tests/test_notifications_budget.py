@@ -24,9 +24,10 @@ from onecity.payments.tests.test_notifications import (
 from onecity.payments.tests.test_notifications import sandbox_on as sandbox_on  # noqa: F401 - autouse fixture
 
 #: the raw INSERT (autocommitted, its own transaction); the attempt read with the dedupe check;
-#: BEGIN; the attempt's success (savepoint, conditional UPDATE after its read); the bill (lock,
-#: UPDATE, event INSERT); the ledger transfer (savepoint, accounts, transfer id, INSERT, two
-#: balances); the audit row; the channel status; the notification's result; COMMIT
+#: BEGIN; the attempt's channel status; the notification's result; the attempt's success
+#: (savepoint, its read, conditional UPDATE); the bill (lock, UPDATE, event INSERT); the ledger
+#: transfer (savepoint, accounts, transfer id, INSERT, two balances, release); the audit row;
+#: release; COMMIT
 BUDGET = 21
 
 __all__ = ["channel_keys"]
