@@ -26,6 +26,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import logging
 from collections import defaultdict
 
 from django.db import IntegrityError, transaction
@@ -43,6 +44,7 @@ from onecity.payments.clearing import fee_fen, succeeded_attempts_of_day, succee
 from onecity.payments.enums import RefundState, SettlementState
 from onecity.payments.models import Refund, Settlement
 
+logger = logging.getLogger(__name__)
 HEADER = ("type", "time", "channel", "reference", "channel_trade_no", "amount_fen", "fee_fen")
 
 
@@ -52,7 +54,8 @@ def _yuan(fen: int) -> str:
 
 
 def settlement_run(*, day: dt.date, actor=None) -> list[Settlement]:
-    """Settle every payee's day `day`; returns the settlements of that day (new and earlier)."""
+    """Settle every payee's day `day`; returns the settlements of that day (new and earlier). A
+    payee whose ledger batch is refused is left unsettled (logged) and the others settle."""
     today = timezone.now().astimezone(CHINA).date()
     if not isinstance(day, dt.date) or day >= today:
         raise ApplicationError(_("Settlement is T+1: choose a day before today."), code="day_invalid", field="day")
@@ -81,6 +84,11 @@ def settlement_run(*, day: dt.date, actor=None) -> list[Settlement]:
         except IntegrityError:  # settled at the same moment by another run
             if not Settlement.objects.filter(payee_id=payee_id, day=day).exists():
                 raise
+        except ApplicationError as exc:
+            # The ledger refused this payee's batch (its payable cannot cover the day: refunds of
+            # already settled payments drew on it). Nothing of this payee's day was written; the
+            # other payees settle; a later run settles this one once the payable covers it.
+            logger.warning("settlement of payee %s for %s refused: %s", payees[payee_id][0], day, exc.code)
     return list(Settlement.objects.filter(day=day).select_related("payee").order_by("payee_id"))
 
 def _refunds_from_bill(day_refunds: list[tuple]) -> dict[int, int]:

@@ -19,16 +19,18 @@ from onecity.ledger.selectors import account_balance, account_find, ledger_trial
 from onecity.payments.clearing import fee_fen
 from onecity.payments.models import Refund, Settlement
 from onecity.payments.services.attempts import attempt_create, attempt_mark_succeeded, attempt_submit
+from onecity.payments.services.bills import bill_issue
 from onecity.payments.services.settlement import settlement_run
-from onecity.payments.tests.support import SH, issue
+from onecity.payments.tests.support import SH, bill_data, issue
 
 DAY = dt.date(2026, 11, 22)
 
 
-def paid(city, clock, channel, amount, n, *, day=DAY, hour=10, resident=None):
+def paid(city, clock, channel, amount, n, *, day=DAY, hour=10, resident=None, cashier=None):
     saved = clock.now
     clock.now = dt.datetime.combine(day, dt.time(hour, n), tzinfo=SH)
-    bill = issue(city, amount_fen=amount, title=f"学费 {n}")
+    bill = (bill_issue(actor=cashier, data=bill_data(amount_fen=amount, title=f"门诊 {n}")) if cashier
+            else issue(city, amount_fen=amount, title=f"学费 {n}"))
     attempt = attempt_create(bill_id=bill.public_id, channel=channel, amount_fen=amount, idempotency_key=f"s{n}",
                              actor=resident or city.resident)
     attempt_submit(attempt_id=attempt.public_id)
@@ -196,3 +198,16 @@ def test_refunds_of_a_payments_excess_are_not_the_payees(city, clock):
                           updated_at=dt.datetime(2026, 11, 22, 12, 0, tzinfo=SH))  # 100 excess, 300 the payee's
     [s] = settlement_run(day=DAY)
     assert (s.gross_fen, s.refunds_fen, s.refund_count, s.net_fen) == (700, 300, 1, 400)
+
+
+def test_a_payee_whose_payable_cannot_cover_the_day_is_left_unsettled_and_others_settle(city, clock):
+    from onecity.ledger.services import account_open, transfer_post
+
+    paid(city, clock, "city_wallet", 1000, 1)
+    paid(city, clock, "city_wallet", 2000, 2, cashier=city.other_cashier)
+    payable = account_open(kind="payee_payable", owner=f"org:{city.school.public_id}").public_id
+    clearing = account_open(kind="channel_clearing", owner="channel:city_wallet").public_id
+    transfer_post(transfer_id="test-drain", debit=payable, credit=clearing, amount=500, code="test")  # drawn on
+    [settled] = settlement_run(day=DAY)
+    assert (settled.payee_id, settled.net_fen) == (city.hospital.pk, 2000)
+    assert not Transfer.objects.filter(transfer_id__startswith=f"settle:{city.school.public_id}").exists()
