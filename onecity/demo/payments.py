@@ -4,7 +4,8 @@ parking — and about a third of them were paid in the last 30 days through the 
 so the payee consoles have collections to show. 林志远 (13800138000) has several bills due.
 At 福州第一中学 a few payments were refunded (asked for by `cashier`, approved by `cashier2`,
 back through the channel's sandbox): 林志远's paid bill in part, another in full, and one
-refund waits for `cashier2`'s approval.
+refund waits for `cashier2`'s approval. Past days are settled (T+1) and yesterday's statement of
+each channel is reconciled, with a few breaks (onecity.demo.clearing).
 
 Deterministic (a fixed random seed) and idempotent: each bill has an external reference, so a
 second run issues nothing new. Written through the payments services, as the system.
@@ -18,6 +19,7 @@ import random
 from django.conf import settings
 from django.utils import timezone
 
+from onecity.demo.clearing import clearing_demo_seed
 from onecity.identity.enums import OrganizationKind, UserKind
 from onecity.identity.models import Organization, User
 from onecity.payments.enums import Channel
@@ -121,6 +123,7 @@ def payments_demo_seed(*, progress, bills_per_payee: int) -> int:
                 attempt_mark_succeeded(attempt_id=attempt.public_id, amount_fen=amount, channel_trade_no=trade_no,
                                        at=paid_at)
     _refunds_seed(to_refund)
+    clearing_demo_seed()
     return Bill.objects.count() - before
 
 
