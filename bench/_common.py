@@ -54,11 +54,13 @@ def run_onecity(env: dict[str, str], *args: str) -> str:
 
 
 @contextlib.contextmanager
-def served(env: dict[str, str], port: int, workers: int) -> Iterator[str]:
-    """`onecity serve` (gunicorn + WhiteNoise, as in production) on 127.0.0.1:port."""
+def served(env: dict[str, str], port: int, workers: int, threads: int = 4) -> Iterator[str]:
+    """`onecity serve` (gunicorn + WhiteNoise, as in production) on 127.0.0.1:port, `workers`
+    processes × `threads` threads."""
     log = open(Path(env["ONECITY_VAR_DIR"]) / "serve.log", "w")  # noqa: SIM115 - closed below
     run_onecity(env, "manage", "collectstatic", "--noinput", "--verbosity", "0")
-    proc = subprocess.Popen([ONECITY, "serve", "--port", str(port), "--workers", str(workers), "--no-collectstatic"],
+    proc = subprocess.Popen([ONECITY, "serve", "--port", str(port), "--workers", str(workers), "--threads", str(threads),
+                             "--no-collectstatic"],
                             env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -21,6 +21,7 @@ write in parallel instead of taking turns on SQLite's one writer. The var/ direc
 afterwards.
 
     .venv/bin/python -m bench.payment_notify [--notifications N] [--concurrency C] [--workers W]
+                                             [--threads T]
                                              [--engine sqlite|postgresql]
 """
 
@@ -130,6 +131,7 @@ def main() -> None:
     parser.add_argument("--notifications", type=int, default=4000)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     parser.add_argument("--engine", choices=["sqlite", "postgresql"], default="sqlite")
     args = parser.parse_args()
     n = args.notifications
@@ -149,7 +151,7 @@ def main() -> None:
 
 def measure(args, env: dict[str, str], n: int) -> None:
     attempts = setup(env, n)
-    with served(env, free_port(), args.workers) as base:
+    with served(env, free_port(), args.workers, args.threads) as base:
         healthz = load(base, lambda i: ("GET", "/healthz", {}), total=n, concurrency=args.concurrency)
         signed = sign_all(attempts)
         # warm-up is the first few requests of the run itself: each worker loads its channel keys once
@@ -166,7 +168,7 @@ def measure(args, env: dict[str, str], n: int) -> None:
     emit("payment_notify", rate, "notifications/s", rate / healthz.rps, target=TARGET, target_met=rate >= TARGET,
          notifications=n, errors=result.errors, p50_ms=round(result.p50, 2), p95_ms=round(result.percentile(95), 2),
          mix="even: city_wallet, alipay, wechat, unionpay", payees=PAYEES, database=args.engine, concurrency=args.concurrency,
-         workers=args.workers, check=outcome)
+         workers=args.workers, threads=args.threads, check=outcome)
 
 
 if __name__ == "__main__":
