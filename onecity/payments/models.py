@@ -23,11 +23,11 @@ from onecity.core.masking import mask_name
 from onecity.payments.enums import (
     AttemptState,
     BillAction,
+    BillKind,
+    BillState,
     BreakKind,
     BreakResolution,
     BreakState,
-    BillKind,
-    BillState,
     Channel,
     CodeKind,
     FailureCode,
