@@ -116,10 +116,12 @@ def message_enqueue(*, channel: str, template: str, body: str, recipient=None, a
     return message
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def message_enqueue_many(*, messages: list[OutboxMessage]) -> list[Message]:
     """`message_enqueue` for several messages at once: every message checked first (one bad
-    address and none is queued), then one INSERT, and each delivery scheduled after commit."""
+    address and none is queued), then one INSERT, and each delivery scheduled after commit.
+    Called inside another service's transaction (a transactional outbox) it adds no savepoint:
+    a failure here fails that whole action."""
     now = timezone.now()
     rows = [_outbox_row(channel=m.channel, template=m.template, body=m.body, recipient=m.recipient,
                         address=m.address, subject=m.subject, now=now) for m in messages]

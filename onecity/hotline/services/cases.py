@@ -127,7 +127,7 @@ def case_classify(*, actor, case_id: str, category_code: str, confidence: float 
                  data={"category": category.code, "previous": _code_of(case.category_id), "confidence": confidence})
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # inside smart dispatch's transaction: no savepoint of its own
 def case_classify_and_dispatch(*, actor, case: Case, category_code: str, confidence: float,
                                suggestions: list[dict], unit=None, note: str = "") -> Case:
     """Smart dispatch as one change: `classify` with the classifier's confidence and suggestions
@@ -173,7 +173,7 @@ def case_classify_and_dispatch(*, actor, case: Case, category_code: str, confide
              data={"unit": unit.public_id, "sign_due_at": sign_due.isoformat()}),
     ]
     case = apply_steps(actor=actor, case=case, steps=steps, now=now)
-    notify.send_after_commit([
+    notify.send_with_change([
         notify.sms_to_reporter(case, template="hotline.accepted", build=lambda: ("", _(
             "[12345] Your request %(number)s has been accepted. We will reply by %(due)s.")
             % {"number": case.tracking_number, "due": _local(due)})),

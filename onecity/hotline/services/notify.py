@@ -1,8 +1,9 @@
 """Who hears about a work order, and how: SMS to the resident, in-app messages to staff.
 
-Every function schedules its messages with `transaction.on_commit`, so an action that rolls back
-sends nothing; the messages of one call (an SMS and the unit's handlers, say) go into the outbox
-with one INSERT. Messages are written in the platform's default language (zh-Hans): SMS and
+Every function writes its messages into the outbox inside the action's own transaction (a
+transactional outbox), and their delivery is scheduled after commit: an action that rolls back
+leaves no message and sends nothing. The messages of one call (an SMS and the unit's handlers,
+say) go into the outbox with one INSERT. Messages are written in the platform's default language (zh-Hans): SMS and
 in-app texts are read outside the sender's session.
 """
 
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
 from django.utils import translation
 
 from onecity.hotline.enums import Action
@@ -70,20 +70,22 @@ def in_app_to(users, *, template: str, build) -> list[OutboxMessage]:
             for user in users]
 
 
-def send_after_commit(messages: list[OutboxMessage | None]) -> None:
-    """Put `messages` in the outbox when the current transaction commits, with one INSERT."""
+def send_with_change(messages: list[OutboxMessage | None]) -> None:
+    """Put `messages` in the outbox in the current transaction, with one INSERT: a transactional
+    outbox, so a message exists if and only if the change that caused it commits. Delivery is
+    scheduled after commit (notifications' message_enqueue_many)."""
     batch = [m for m in messages if m is not None]
     if batch:
-        transaction.on_commit(lambda: message_enqueue_many(messages=batch))
+        message_enqueue_many(messages=batch)
 
 
 def sms_reporter(case: Case, *, template: str, build) -> None:
-    """Text the resident after commit (no-op when the case has no number to text)."""
-    send_after_commit([sms_to_reporter(case, template=template, build=build)])
+    """Text the resident (sent after commit; no-op when the case has no number to text)."""
+    send_with_change([sms_to_reporter(case, template=template, build=build)])
 
 
 def in_app(users, *, template: str, build) -> None:
-    send_after_commit(in_app_to(users, template=template, build=build))
+    send_with_change(in_app_to(users, template=template, build=build))
 
 
 def unit_handlers(organization_id: int | None) -> list:
