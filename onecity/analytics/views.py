@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
@@ -75,6 +76,12 @@ def _headers(query: StatsQuery, cols) -> list[dict]:
     return headers
 
 
+def _export_urls(page: str, query: StatsQuery) -> dict[str, str]:
+    """The CSV and Excel exports of exactly the table shown (same period, breakdown and order)."""
+    params = "?" + urlencode(query.params())
+    return {f"export_{kind}_url": reverse(f"analytics:{page}_export_{kind}") + params for kind in ("csv", "xlsx")}
+
+
 def _table(scope: StatsScope, query: StatsQuery, rows: list[StatRow] | None = None) -> list[StatRow]:
     """The table's rows in the order shown (`rows`: already fetched for a chart)."""
     if rows is None:
@@ -113,14 +120,14 @@ def hotline_dashboard(request):
         kpis=[(c, display(totals.value(c.key), c.kind)) for c in cols[1:]],
         rows=[{"rank": index, "cells": [display(row.value(c.key), c.kind) for c in cols]}
               for index, row in enumerate(table, start=1)],
-        export_csv="?" + urlencode(query.params()), params=query.params(),
+        **_export_urls("hotline", query), params=query.params(),
         trend_chart=charts.trend(months), ranking_chart=charts.ranking(table, query, cols),
         channel_chart=charts.channel_share(by_channel),
     )
     return render(request, "analytics/hotline.html", context)
 
 
-def _export_rows(request) -> tuple[list, list[StatRow], StatsQuery] | HttpResponse:
+def _hotline_export(request, extension: str) -> HttpResponse:
     scope = _scope_or_none(request)
     if scope is None:
         return forbidden(request)
@@ -128,33 +135,24 @@ def _export_rows(request) -> tuple[list, list[StatRow], StatsQuery] | HttpRespon
         query = stats_query_parse(request.GET)
     except ApplicationError as exc:
         return HttpResponse(str(exc.message), status=exc.status, content_type="text/plain; charset=utf-8")
-    cols = columns(DIMENSION_LABELS[query.dimension]())
-    return cols, _table(scope, query), query
-
-
-def _filename(query: StatsQuery, extension: str) -> str:
-    return f"hotline-stats-{query.dimension}-{query.start:%Y%m%d}-{query.end:%Y%m%d}.{extension}"
+    heading = DIMENSION_LABELS[query.dimension]()
+    cols, rows = columns(heading), _table(scope, query)
+    filename = f"hotline-stats-{query.dimension}-{query.start:%Y%m%d}-{query.end:%Y%m%d}.{extension}"
+    if extension == "csv":
+        return csv_response(filename=filename, cols=cols, rows=rows)
+    return xlsx_response(filename=filename, title=heading, cols=cols, rows=rows)
 
 
 @require_GET
 @staff_required(*STATS_ROLES)
 def hotline_export_csv(request):
-    found = _export_rows(request)
-    if isinstance(found, HttpResponse):
-        return found
-    cols, rows, query = found
-    return csv_response(filename=_filename(query, "csv"), cols=cols, rows=rows)
+    return _hotline_export(request, "csv")
 
 
 @require_GET
 @staff_required(*STATS_ROLES)
 def hotline_export_xlsx(request):
-    found = _export_rows(request)
-    if isinstance(found, HttpResponse):
-        return found
-    cols, rows, query = found
-    return xlsx_response(filename=_filename(query, "xlsx"), title=DIMENSION_LABELS[query.dimension](),
-                         cols=cols, rows=rows)
+    return _hotline_export(request, "xlsx")
 
 
 # --- 福码 payments (decision 0018) ---------------------------------------------------------------
@@ -202,7 +200,7 @@ def payments_dashboard(request):
     channel_shares = [(row.label, display(row.share, "rate")) for row in by["channel"] if row.payments]
     context.update(
         query=query, totals=totals, headers=_headers(query, cols), updated_at=payment_stats_updated_at(),
-        kpis=kpis, channel_shares=channel_shares, params=query.params(), export_query="?" + urlencode(query.params()),
+        kpis=kpis, channel_shares=channel_shares, params=query.params(), **_export_urls("payments", query),
         rows=[{"rank": index, "suppressed": row.suppressed, "cells": [display(row.value(c.key), c.kind) for c in cols]}
               for index, row in enumerate(table, start=1)],
         suppressed=any(row.suppressed for rows in by.values() for row in rows),
