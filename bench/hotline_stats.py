@@ -246,7 +246,7 @@ def bench(backend: str, n: int, rounds: int) -> None:
     from onecity.analytics.queryparams import default_range
     from onecity.analytics.services import hotline_stats_rebuild, hotline_stats_refresh
     from onecity.hotline.models import Case
-    from onecity.hotline.selectors import case_stat_groups
+    from onecity.hotline.selectors.stats import case_stat_groups
 
     seconds = insert(n)
     emit(f"hotline_stats.{backend}.generate", seconds, "s", None, cases=n,

@@ -14,7 +14,7 @@ import operator
 from collections.abc import Iterable
 
 from onecity.analytics.models import CITY, Dimension
-from onecity.hotline.selectors import CaseStatGroup
+from onecity.hotline.selectors.stats import CaseStatGroup
 from onecity.payments.selectors import PaymentFact
 
 Key = tuple[int, str, dt.date, str]  # (scope, dimension, day, key)

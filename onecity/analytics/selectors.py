@@ -39,7 +39,7 @@ from onecity.analytics.rollup import fold
 from onecity.analytics.services import CURSOR, PAYMENT_CURSOR
 from onecity.core.validators import region_name
 from onecity.hotline.enums import Channel
-from onecity.hotline.selectors import MEASURES, case_stat_groups, category_top_labels
+from onecity.hotline.selectors.stats import MEASURES, case_stat_groups, category_top_labels
 from onecity.identity.enums import OrganizationKind
 from onecity.identity.selectors.accounts import organization_list_active
 from onecity.payments.enums import Channel as PaymentChannel

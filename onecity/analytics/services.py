@@ -33,7 +33,7 @@ from django.utils import timezone
 from onecity.analytics.models import CITY, Dimension, HotlineDailyStat, PaymentHourlyStat, RefreshCursor
 from onecity.analytics.rollup import PAYMENT_MEASURES, Key, PaymentKey, fold, fold_payments
 from onecity.core.audit import audit_record
-from onecity.hotline.selectors import (
+from onecity.hotline.selectors.stats import (
     MEASURES,
     case_day_span,
     case_days_updated_since,

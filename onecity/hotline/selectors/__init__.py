@@ -152,17 +152,3 @@ def route_unit_id_for(*, category_id: int, district_id: int | None) -> int | Non
         if key in routes:
             return routes[key]
     return None
-
-
-# the facts behind the statistics of the analytics app (decision 0011), re-exported here because
-# other apps may import hotline only through its selectors
-from onecity.hotline.selectors.stats import (  # noqa: E402, F401
-    MEASURES,
-    CaseStatGroup,
-    CategoryLabel,
-    case_day_span,
-    case_days_updated_since,
-    case_stat_groups,
-    case_stat_groups_for_days,
-    category_top_labels,
-)
