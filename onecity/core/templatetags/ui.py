@@ -24,6 +24,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
 from onecity.core import navigation
+from onecity.core.money import fen_text
 
 register = template.Library()
 log = logging.getLogger(__name__)
@@ -89,9 +90,7 @@ def yuan(value) -> str:
         value = int(value.strip())
     if not isinstance(value, int):
         return ""
-    sign = "-" if value < 0 else ""
-    whole, fen = divmod(abs(value), 100)
-    return f"{sign}¥{whole:,}.{fen:02d}"
+    return fen_text(value, symbol="¥", grouping=True)
 
 
 @register.filter

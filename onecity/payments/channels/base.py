@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from onecity.core.errors import ApplicationError
 from onecity.core.masking import mask_card, mask_id_number, mask_phone
+from onecity.core.money import fen_text
 
 CHINA = ZoneInfo("Asia/Shanghai")
 FRESHNESS = timedelta(minutes=5)
@@ -159,8 +160,8 @@ def yuan_to_fen(text: str, *, allow_negative: bool = False) -> int:
 
 
 def fen_to_yuan(fen: int) -> str:
-    sign = "-" if fen < 0 else ""
-    return f"{sign}{abs(fen) // 100}.{abs(fen) % 100:02d}"
+    """1234 → "12.34", as the channels' messages and statements write amounts."""
+    return fen_text(fen)
 
 
 def parse_fen(value: str | int) -> int:

@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 
 from onecity.core.audit import audit_record
 from onecity.core.errors import ApplicationError, NotFound
+from onecity.core.money import fen_text
 from onecity.ledger.services import transfer_reverse
 from onecity.notifications.enums import Channel as MessageChannel
 from onecity.notifications.services import message_enqueue
@@ -53,10 +54,6 @@ from onecity.payments.services.common import (
 
 S = RefundState
 REASON_MAX = 300
-
-
-def _yuan(fen: int) -> str:
-    return f"{fen / 100:,.2f}"
 
 
 def _payee_of(*, actor, client_id: str) -> int:
@@ -127,7 +124,7 @@ def refund_request(*, actor, attempt_id: str, amount_fen: int, reason: str, idem
     if amount_fen > remaining:
         raise ApplicationError(
             _("Only ¥%(left)s of this payment can still be refunded (¥%(paid)s paid, the rest refunded or "
-              "waiting for approval).") % {"left": _yuan(max(remaining, 0)), "paid": _yuan(attempt.amount_fen)},
+              "waiting for approval).") % {"left": fen_text(max(remaining, 0), grouping=True), "paid": fen_text(attempt.amount_fen, grouping=True)},
             code="refund_exceeds_remaining", field="amount", status=409)
     try:
         with transaction.atomic():
@@ -278,7 +275,7 @@ def _apply(refund: Refund, *, actor, at) -> None:
     recipient_id = attempt.payer_id or (refund.bill.resident_id if refund.bill_id else None)
     if recipient_id:
         body = _("Refunded ¥%(amount)s, back to %(channel)s the way it was paid: %(title)s") % {
-            "amount": _yuan(amount), "channel": Channel(attempt.channel).label,
+            "amount": fen_text(amount, grouping=True), "channel": Channel(attempt.channel).label,
             "title": refund.bill.title if refund.bill_id else attempt.payee.name}
         recipient = get_user_model().objects.get(pk=recipient_id)
         transaction.on_commit(lambda: message_enqueue(channel=MessageChannel.IN_APP, template="payments_refund",

@@ -36,6 +36,7 @@ from openpyxl import Workbook
 
 from onecity.core.audit import audit_record
 from onecity.core.errors import ApplicationError
+from onecity.core.money import fen_text
 from onecity.ledger.dto import TransferRow
 from onecity.ledger.enums import AccountKind
 from onecity.ledger.services import account_open, transfers_post_bulk
@@ -46,11 +47,6 @@ from onecity.payments.models import Refund, Settlement
 
 logger = logging.getLogger(__name__)
 HEADER = ("type", "time", "channel", "reference", "channel_trade_no", "amount_fen", "fee_fen")
-
-
-def _yuan(fen: int) -> str:
-    sign = "-" if fen < 0 else ""
-    return f"{sign}{abs(fen) // 100}.{abs(fen) % 100:02d}"
 
 
 def settlement_run(*, day: dt.date, actor=None) -> list[Settlement]:
@@ -126,7 +122,7 @@ def _lines(payments, refunds) -> list[tuple]:
 def _files(*, payee_name: str, day: dt.date, lines, totals: dict[str, int]) -> tuple[bytes, bytes]:
     title = [("payee", payee_name), ("day", day.isoformat())]
     footer = [("gross_fen", totals["gross"]), ("fees_fen", totals["fees"]), ("refunds_fen", totals["refunds"]),
-              ("net_fen", totals["net"]), ("net_yuan", _yuan(totals["net"]))]
+              ("net_fen", totals["net"]), ("net_yuan", fen_text(totals["net"]))]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerows(title)
