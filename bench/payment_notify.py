@@ -28,7 +28,6 @@ afterwards.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
 import shutil
 import sys
@@ -44,7 +43,6 @@ from bench._common import emit, free_port, isolated_env, load, run_onecity, serv
 PG_SERVER = os.environ.get("ONECITY_BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
 PG_DB = "onecity_bench_notify"
 TARGET = 500.0  # verified notifications/s
-CHANNELS = ["city_wallet", "alipay", "wechat", "unionpay"]
 AMOUNT = 12_345
 PAYEES = 32  # bills spread over payee units as in the demo city (each has its own ledger payable)
 
@@ -56,42 +54,16 @@ def setup(env: dict[str, str], n: int) -> list[tuple[str, str]]:
     import django
 
     django.setup()
-    from django.contrib.auth.hashers import make_password
-    from django.utils import timezone
+    from onecity.payments.tests.support import pending_attempts_bulk
 
-    from onecity.core.ids import new_public_id
-    from onecity.core.validators import uscc_make
-    from onecity.identity.enums import OrganizationKind, PayeeType, UserKind
-    from onecity.identity.models import Organization, User
-    from onecity.payments.models import Bill, PaymentAttempt
-
-    payees = [Organization.objects.create(name=f"收款单位{p}", kind=OrganizationKind.PAYEE, payee_type=PayeeType.SCHOOL,
-                                          region_code="350102", uscc=uscc_make("12", "350102", f"N{p:07d}"))
-              for p in range(PAYEES)]
-    resident = User.objects.create(public_id=(pid := new_public_id()), username="c-" + pid, kind=UserKind.CITIZEN,
-                                   password=make_password(None))
-    now = timezone.now()
-    bills = Bill.objects.bulk_create([
-        Bill(payee=payees[i % PAYEES], resident=resident, kind="tuition", title=f"学费 {i}", amount_fen=AMOUNT,
-             due_date=now.date() + dt.timedelta(days=30), issued_at=now, updated_at=now) for i in range(n)])
-    attempts = PaymentAttempt.objects.bulk_create([
-        PaymentAttempt(payee_id=b.payee_id, bill=b, channel=CHANNELS[i % len(CHANNELS)], amount_fen=AMOUNT, state="pending",
-                       client_key="bench", idempotency_key=f"k{i}", request_hash="-", created_at=now,
-                       submitted_at=now, expires_at=now + dt.timedelta(hours=2), updated_at=now)
-        for i, b in enumerate(bills)])
+    attempts = pending_attempts_bulk(n, payees=PAYEES, amount_fen=AMOUNT, tag="N")
     return [(a.channel, a.public_id) for a in attempts]
 
 
 def sign_all(attempts: list[tuple[str, str]]) -> list[tuple[str, dict[str, str], bytes]]:
-    from onecity.payments.gateways import sandbox_client
+    from onecity.payments.tests.support import sandbox_notifications
 
-    signed = []
-    for i, (channel, attempt_id) in enumerate(attempts):
-        sandbox = sandbox_client(channel).sandbox
-        headers, body = sandbox.notification(trade_no=f"B{i:08d}{attempt_id[-8:]}", out_trade_no=attempt_id,
-                                             amount_fen=AMOUNT)
-        signed.append((channel, headers, body))
-    return signed
+    return sandbox_notifications(attempts, amount_fen=AMOUNT, tag="B")
 
 
 def verify_alone(signed) -> float:

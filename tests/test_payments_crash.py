@@ -47,7 +47,6 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 ONECITY = str(Path(sys.executable).with_name("onecity"))
 PG_SERVER = "postgres://postgres@127.0.0.1:5432"
-CHANNELS = ["city_wallet", "alipay", "wechat", "unionpay"]
 BILLS = 120
 AMOUNT = 8_800
 PAYEES = 4
@@ -57,40 +56,16 @@ CLIENTS = 8
 # --- the steps run inside the instance (a subprocess with its environment) -----------------------
 
 def _seed(n: int, out: str) -> None:
-    import datetime as dt
-
-    from django.contrib.auth.hashers import make_password
     from django.core.management import call_command
-    from django.utils import timezone
 
     call_command("migrate", verbosity=0)
-    from onecity.core.ids import new_public_id
-    from onecity.core.validators import uscc_make
-    from onecity.identity.enums import OrganizationKind, PayeeType, UserKind
-    from onecity.identity.models import Organization, User
-    from onecity.payments.gateways import sandbox_client
-    from onecity.payments.models import Bill, PaymentAttempt
     from onecity.payments.services.notifications import notification_receive
+    from onecity.payments.tests.support import pending_attempts_bulk, sandbox_notifications
 
-    payees = [Organization.objects.create(name=f"收款单位{p}", kind=OrganizationKind.PAYEE, payee_type=PayeeType.SCHOOL,
-                                          region_code="350102", uscc=uscc_make("12", "350102", f"C{p:07d}"))
-              for p in range(PAYEES)]
-    resident = User.objects.create(public_id=(pid := new_public_id()), username="c-" + pid, kind=UserKind.CITIZEN,
-                                   password=make_password(None))
-    now = timezone.now()
-    bills = Bill.objects.bulk_create([
-        Bill(payee=payees[i % PAYEES], resident=resident, kind="tuition", title=f"学费 {i}", amount_fen=AMOUNT,
-             due_date=now.date() + dt.timedelta(days=30), issued_at=now, updated_at=now) for i in range(n)])
-    attempts = PaymentAttempt.objects.bulk_create([
-        PaymentAttempt(payee_id=b.payee_id, bill=b, channel=CHANNELS[i % len(CHANNELS)], amount_fen=AMOUNT,
-                       state="pending", client_key="crash", idempotency_key=f"k{i}", request_hash="-", created_at=now,
-                       submitted_at=now, expires_at=now + dt.timedelta(hours=2), updated_at=now)
-        for i, b in enumerate(bills)])
-    signed = []
-    for i, attempt in enumerate(attempts):
-        headers, body = sandbox_client(attempt.channel).sandbox.notification(
-            trade_no=f"C{i:08d}{attempt.public_id[-8:]}", out_trade_no=attempt.public_id, amount_fen=AMOUNT)
-        signed.append({"channel": attempt.channel, "headers": headers, "body": base64.b64encode(body).decode()})
+    attempts = pending_attempts_bulk(n, payees=PAYEES, amount_fen=AMOUNT, tag="C")
+    signed = [{"channel": channel, "headers": headers, "body": base64.b64encode(body).decode()}
+              for channel, headers, body in sandbox_notifications(
+                  [(a.channel, a.public_id) for a in attempts], amount_fen=AMOUNT, tag="C")]
     first = signed[0]
     notification_receive(channel=first["channel"], headers=first["headers"], body=base64.b64decode(first["body"]),
                          remote_addr="127.0.0.1")

@@ -70,3 +70,47 @@ def bill_data(**overrides) -> BillInput:
 
 def issue(city: PayCity, **overrides):
     return bill_issue(actor=city.cashier, data=bill_data(**overrides))
+
+
+CHANNEL_MIX = ("city_wallet", "alipay", "wechat", "unionpay")
+
+
+def pending_attempts_bulk(n: int, *, payees: int, amount_fen: int, tag: str) -> list:
+    """`n` bills, each with a pending attempt, spread in turn over `payees` new payee units and
+    the four channels; bulk-inserted (not through the services) so that load and crash runs start
+    fast. `tag`, one capital letter, keeps credit codes and keys apart between callers."""
+    from django.contrib.auth.hashers import make_password
+
+    from onecity.core.ids import new_public_id
+    from onecity.identity.enums import UserKind
+    from onecity.identity.models import User
+    from onecity.payments.models import Bill, PaymentAttempt
+
+    units = [Organization.objects.create(name=f"收款单位{p}", kind=OrganizationKind.PAYEE,
+                                         payee_type=PayeeType.SCHOOL, region_code="350102",
+                                         uscc=uscc_make("12", "350102", f"{tag}{p:07d}"))
+             for p in range(payees)]
+    resident = User.objects.create(public_id=(pid := new_public_id()), username="c-" + pid, kind=UserKind.CITIZEN,
+                                   password=make_password(None))
+    now = timezone.now()
+    bills = Bill.objects.bulk_create([
+        Bill(payee=units[i % payees], resident=resident, kind="tuition", title=f"学费 {i}", amount_fen=amount_fen,
+             due_date=now.date() + dt.timedelta(days=30), issued_at=now, updated_at=now) for i in range(n)])
+    return PaymentAttempt.objects.bulk_create([
+        PaymentAttempt(payee_id=b.payee_id, bill=b, channel=CHANNEL_MIX[i % len(CHANNEL_MIX)], amount_fen=amount_fen,
+                       state="pending", client_key=f"load-{tag}", idempotency_key=f"k{i}", request_hash="-",
+                       created_at=now, submitted_at=now, expires_at=now + dt.timedelta(hours=2), updated_at=now)
+        for i, b in enumerate(bills)])
+
+
+def sandbox_notifications(attempts: list[tuple[str, str]], *, amount_fen: int, tag: str) -> list:
+    """(channel, headers, body) of a "paid" notification per (channel, attempt id), signed by
+    that channel's sandbox exactly as the channel would post it."""
+    from onecity.payments.gateways import sandbox_client
+
+    signed = []
+    for i, (channel, attempt_id) in enumerate(attempts):
+        headers, body = sandbox_client(channel).sandbox.notification(
+            trade_no=f"{tag}{i:08d}{attempt_id[-8:]}", out_trade_no=attempt_id, amount_fen=amount_fen)
+        signed.append((channel, headers, body))
+    return signed
