@@ -227,6 +227,10 @@ HOTLINE_RETRAIN_MIN_NEW = int(env("ONECITY_HOTLINE_RETRAIN_MIN_NEW", "200"))
 # least this similar (character bigram TF-IDF cosine, 0..1; docs/decisions/0012-hotline-duplicates-and-hotspots.md)
 HOTLINE_SIMILAR_DAYS = int(env("ONECITY_HOTLINE_SIMILAR_DAYS", "30"))
 HOTLINE_SIMILAR_THRESHOLD = float(env("ONECITY_HOTLINE_SIMILAR_THRESHOLD", "0.2"))
+# Knowledge-base search (docs/decisions/0021-knowledge-search-relevance.md): an entry is shown only when it matches
+# at least this fraction of the best entry's words (0 keeps every match), and residents see at most this many
+HOTLINE_KB_MIN_RELATIVE_SCORE = float(env("ONECITY_HOTLINE_KB_MIN_RELATIVE_SCORE", "0.5"))
+HOTLINE_KB_PUBLIC_MAX_RESULTS = int(env("ONECITY_HOTLINE_KB_PUBLIC_MAX_RESULTS", "10"))
 # 福码 payments (docs/decisions/0017-payment-notifications.md). The sandbox plays Alipay, WeChat Pay,
 # UnionPay and the city wallet offline (a cashier page, signed notifications, trade queries): on in
 # debug and the demo, off otherwise. Its keys live under PAYMENTS_CHANNEL_KEY_DIR/<channel>/, made on

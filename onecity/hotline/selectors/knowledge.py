@@ -15,6 +15,14 @@ An entry's score is the number of distinct query words it matches in any of the 
 ties are broken by how many words matched whole (not only through an inner word: "公交卡"
 before "公交"), then by how many matched in the question or keywords (what the entry is about,
 not what its answer mentions), then by how often operators used the entry, then by age.
+
+Relevance cut: an entry is returned only when its score is at least
+`settings.HOTLINE_KB_MIN_RELATIVE_SCORE` (default 0.5) of the best entry's score, so a query
+with a strong match ("社保卡丢了怎么补办": 3 words) drops the entries that share only one word
+with it (an entry about 公交卡 that also says 怎么); a query whose best entries match one word
+keeps every one-word match. The cut is the same for residents and operators; residents see at
+most `settings.HOTLINE_KB_PUBLIC_MAX_RESULTS` (default 10) entries, operators up to `limit`
+(20 on the phone console). Decision 0021 says why.
 Scores are computed by the database (one CASE WHEN per word, summed), so one query returns the
 top `limit` rows. Without a full-text index this is a scan of the active entries (LIKE cannot
 use an index for Chinese substrings): measured at 50-90 ms per search over 3,000 entries on
@@ -33,10 +41,12 @@ that never search do not pay for it.
 
 from __future__ import annotations
 
+import math
 import threading
 import unicodedata
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import Case, Count, IntegerField, Max, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce
 
@@ -45,6 +55,8 @@ from onecity.hotline.wordcut import tokenizer
 
 MAX_TERMS = 12
 QUERY_MAX = 200
+#: entries an operator's search shows at most (the phone console's list)
+OPERATOR_LIMIT = 20
 
 _vocabulary_lock = threading.Lock()
 _vocabulary_stamp: tuple | None = None
@@ -120,10 +132,22 @@ def _one_if(condition: Q) -> Case:
     return Case(When(condition, then=Value(1)), default=Value(0), output_field=IntegerField())
 
 
-def knowledge_search(q: str, *, public_only: bool = False, topic: str = "", limit: int = 20) -> list[KnowledgeHit]:
-    """Active entries matching the words of `q`, best first (see the module docstring);
-    `public_only` for residents, `topic` to stay within one topic. An empty query or one without
-    words finds nothing."""
+def min_score_for(best: int, fraction: float) -> int:
+    """The lowest score kept when the best entry scores `best`: `fraction` of it, rounded up (a
+    score is a whole number of words), never below one word."""
+    fraction = min(max(float(fraction), 0.0), 1.0)
+    return max(1, math.ceil(round(best * fraction, 9)))
+
+
+def knowledge_search(q: str, *, public_only: bool = False, topic: str = "", limit: int | None = None
+                     ) -> list[KnowledgeHit]:
+    """Active entries matching the words of `q`, best first, cut to those scoring at least
+    HOTLINE_KB_MIN_RELATIVE_SCORE of the best (see the module docstring); `public_only` for
+    residents, `topic` to stay within one topic. At most `limit` entries (by default
+    HOTLINE_KB_PUBLIC_MAX_RESULTS for residents, 20 for operators; never more than 100). An empty
+    query or one without words finds nothing."""
+    if limit is None:
+        limit = settings.HOTLINE_KB_PUBLIC_MAX_RESULTS if public_only else OPERATOR_LIMIT
     groups = search_words(q)
     if not groups:
         return []
@@ -151,7 +175,11 @@ def knowledge_search(q: str, *, public_only: bool = False, topic: str = "", limi
             .order_by("-score", "-whole", "-about", "-use_count", "id")
             .values("public_id", "topic", "question", "answer", "keywords", "is_public", "use_count", "score")
             [:max(1, min(limit, 100))])
-    return [KnowledgeHit(**row) for row in rows]
+    hits = [KnowledgeHit(**row) for row in rows]
+    if not hits:
+        return []
+    floor = min_score_for(hits[0].score, settings.HOTLINE_KB_MIN_RELATIVE_SCORE)
+    return [hit for hit in hits if hit.score >= floor]
 
 
 def knowledge_list(*, topic: str = "", q: str = "", include_inactive: bool = False) -> QuerySet[KnowledgeEntry]:

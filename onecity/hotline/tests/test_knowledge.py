@@ -10,7 +10,13 @@ from django.utils import timezone
 from onecity.core.errors import ApplicationError, PermissionDenied
 from onecity.core.models import AuditEvent
 from onecity.hotline.models import KnowledgeEntry
-from onecity.hotline.selectors.knowledge import knowledge_list, knowledge_search, search_terms, search_words
+from onecity.hotline.selectors.knowledge import (
+    knowledge_list,
+    knowledge_search,
+    min_score_for,
+    search_terms,
+    search_words,
+)
 from onecity.hotline.services.knowledge import (
     knowledge_entry_create,
     knowledge_entry_deactivate,
@@ -52,13 +58,53 @@ def test_terms_are_jieba_words_without_punctuation_or_lone_characters():
     assert search_terms("水") == ["水"]  # a one-character query is still searched
 
 
-def test_ranking_counts_distinct_matched_words(corpus):
+def test_ranking_counts_distinct_matched_words(corpus, settings):
+    settings.HOTLINE_KB_MIN_RELATIVE_SCORE = 0  # every match, to see the ranking
     hits = knowledge_search("社保卡丢了怎么补办")
     # card: 社保卡 怎么 补办; internal: 社保卡 补办; bus: 怎么 (question); pension: 社保卡 (answer only)
     assert [(h.public_id, h.score) for h in hits] == [
         (corpus["card"].public_id, 3), (corpus["internal"].public_id, 2),
         (corpus["bus"].public_id, 1), (corpus["pension"].public_id, 1)]
     assert corpus["old"].public_id not in {h.public_id for h in hits}  # deactivated: never found
+
+
+def test_a_strong_match_drops_the_weak_ones(corpus, settings):
+    assert settings.HOTLINE_KB_MIN_RELATIVE_SCORE == 0.5
+    card, internal = corpus["card"].public_id, corpus["internal"].public_id
+    # the best entry matches 3 words: an entry needs 2 (half of 3, rounded up); the bus card's
+    # (only 怎么) and the pension's (社保卡 in its answer) one-word matches are dropped
+    assert [(h.public_id, h.score) for h in knowledge_search("社保卡丢了怎么补办", public_only=True)] == [(card, 3)]
+    assert [(h.public_id, h.score) for h in knowledge_search("社保卡丢了怎么补办")] == [(card, 3), (internal, 2)]
+    # when the best matches one word, every one-word match stays
+    assert [h.public_id for h in knowledge_search("社保卡", public_only=True)] == [card, corpus["pension"].public_id]
+    settings.HOTLINE_KB_MIN_RELATIVE_SCORE = 1  # the best score only
+    assert [h.public_id for h in knowledge_search("社保卡丢了怎么补办")] == [card]
+    assert knowledge_search("火星移民", public_only=True) == []
+
+
+@pytest.mark.parametrize("best, fraction, floor", [
+    (3, 0.5, 2), (4, 0.5, 2), (10, 0.7, 7), (5, 0.6, 3), (1, 0.9, 1), (4, 0, 1), (4, 1, 4), (4, 1.5, 4)])
+def test_min_score_rounds_up_to_whole_words(best, fraction, floor):
+    assert min_score_for(best, fraction) == floor
+
+
+def test_residents_see_at_most_the_cap_operators_more(db, settings):
+    entries = [entry(f"第{n}停车场收费标准是多少？", "按物价部门核定的标准收费。", keywords="停车", topic="交通",
+                     use_count=n) for n in range(1, 13)]
+    most_used_first = [e.public_id for e in reversed(entries)]
+    assert settings.HOTLINE_KB_PUBLIC_MAX_RESULTS == 10
+    assert [h.public_id for h in knowledge_search("停车", public_only=True)] == most_used_first[:10]
+    assert [h.public_id for h in knowledge_search("停车")] == most_used_first  # operators: up to 20
+    assert len(knowledge_search("停车", public_only=True, limit=3)) == 3
+    settings.HOTLINE_KB_PUBLIC_MAX_RESULTS = 4
+    assert [h.public_id for h in knowledge_search("停车", public_only=True)] == most_used_first[:4]
+
+
+def test_answers_page_shows_the_strong_match_only(client, corpus):
+    html = client.get("/hotline/answers/", {"q": "社保卡丢了怎么补办"}).content.decode()
+    assert "社保卡丢了怎么补办？" in html
+    assert "公交卡余额怎么查询？" not in html and "退休后养老金什么时候发放？" not in html
+    assert "社保卡补办的内部流程" not in html  # not public
 
 
 def test_exact_scores_and_tie_breaks(corpus):

@@ -207,7 +207,7 @@ def answers(request):
     topic = (request.GET.get("topic") or "").strip()[:60]
     searching = bool(q or topic)
     if q:
-        entries = knowledge_search(q, public_only=True, topic=topic, limit=50)
+        entries = knowledge_search(q, public_only=True, topic=topic)
     else:
         entries = list(knowledge_browse_public(topic=topic)[:50 if topic else 10])
     return render(request, "hotline/resident/answers.html", {
