@@ -43,6 +43,10 @@ from onecity.identity.selectors.accounts import organization_list_active
 log = logging.getLogger(__name__)
 TOP_N = 3
 CLASSIFIABLE_STATES = frozenset({CaseState.REGISTERED})
+#: the columns smart dispatch reads: the checks, the classifier's text, the route, the deadlines
+#: and the messages (tests/test_intake_queries.py fails when the path touches another one)
+CASE_FIELDS = ("id", "public_id", "tracking_number", "state", "title", "text", "category_id", "district_id",
+               "urgency", "reporter_id", "contact_phone")
 
 
 def threshold() -> float:
@@ -103,7 +107,7 @@ def case_smart_dispatch(*, case_id: str) -> DispatchOutcome:
 
 def _smart_dispatch(case_id: str) -> DispatchOutcome:
     try:
-        case = access_case_by_id(None, case_id)
+        case = access_case_by_id(None, case_id, fields=CASE_FIELDS)
     except NotFound:
         case = None
     if case is None or case.state not in CLASSIFIABLE_STATES or case.category_id is not None:
