@@ -18,7 +18,8 @@ ONECITY_DEV_INBOX       "1" shows the development SMS inbox (default: on in the 
 ONECITY_SMS_GATEWAY     dotted path of the SMS gateway class
 ONECITY_POPULATION_REGISTRY  dotted path of the population-registry adapter
 ONECITY_PAYMENTS_SANDBOX  "1" for the payment-channel sandbox (default: on in debug and the demo); see also
-    ONECITY_PAYMENTS_CHANNEL_KEY_DIR, ONECITY_PAYMENTS_CHANNEL_CLIENT, ONECITY_PAYMENTS_QUERY_AFTER_MINUTES
+    ONECITY_PAYMENTS_CHANNEL_KEY_DIR, ONECITY_PAYMENTS_CHANNEL_CLIENT, ONECITY_PAYMENTS_QUERY_AFTER_MINUTES,
+    ONECITY_PAYMENTS_REFUND_QUERY_AFTER_MINUTES, ONECITY_PAYMENTS_SANDBOX_REFUND_PROCESSING
 ONECITY_OPEN311_JURISDICTION  the Open311 jurisdiction_id (default "fuzhou"); ONECITY_RATE_OPEN311 requests per key per hour
 """
 
@@ -241,6 +242,12 @@ PAYMENTS_CHANNEL_KEY_DIR = Path(env("ONECITY_PAYMENTS_CHANNEL_KEY_DIR", str(VAR_
 PAYMENTS_CHANNEL_CLIENT = env("ONECITY_PAYMENTS_CHANNEL_CLIENT", "onecity.payments.gateways.sandbox_client")
 # attempts pending this long without a notification are queried at their channel
 PAYMENTS_QUERY_AFTER_MINUTES = int(env("ONECITY_PAYMENTS_QUERY_AFTER_MINUTES", "3"))
+# refunds a channel accepted "for later" (processing) this long without a result are queried at the channel
+# (docs/decisions/0019-refunds.md); the sandbox channels named here (comma-separated, e.g. "wechat,unionpay")
+# answer refunds "processing" instead of at once
+PAYMENTS_REFUND_QUERY_AFTER_MINUTES = int(env("ONECITY_PAYMENTS_REFUND_QUERY_AFTER_MINUTES", "10"))
+PAYMENTS_SANDBOX_REFUND_PROCESSING = frozenset(
+    c.strip() for c in env("ONECITY_PAYMENTS_SANDBOX_REFUND_PROCESSING").split(",") if c.strip())
 
 # --- personal data protection ----------------------------------------------------------------
 FIELD_ENCRYPTION_KEYS = [k.strip() for k in env("ONECITY_FIELD_KEYS").split(",") if k.strip()] or [

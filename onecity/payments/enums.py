@@ -69,6 +69,7 @@ class FailureCode(models.TextChoices):
 class RefundState(models.TextChoices):
     REQUESTED = "requested", _("Requested")
     APPROVED = "approved", _("Approved")
+    PROCESSING = "processing", pgettext_lazy("refund", "Processing at the channel")
     REJECTED = "rejected", _("Rejected")
     SUCCEEDED = "succeeded", _("Refunded")
     FAILED = "failed", pgettext_lazy("payment", "Failed")
@@ -87,6 +88,11 @@ class NotificationResult(models.TextChoices):
     OUT_OF_ORDER = "out_of_order", _("Older than what was already applied, not applied")
     AMOUNT_MISMATCH = "amount_mismatch", _("Amount did not match, not applied")
     ERROR = "error", _("Could not be processed")
+
+
+class NotificationKind(models.TextChoices):
+    PAYMENT = "payment", pgettext_lazy("notification kind", "Payment")
+    REFUND = "refund", pgettext_lazy("notification kind", "Refund")
 
 
 class NotificationSource(models.TextChoices):

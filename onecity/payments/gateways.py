@@ -5,12 +5,17 @@ notifications — the verifier itself, the reply the channel expects, and a trad
     client.verifier().verify(headers, body)       → channels.ChannelNotification or ChannelError
     client.query(out_trade_no)                    → (headers, body) signed by the channel, or None
     client.refund(RefundRequest(...))             → RefundAnswer (the channel's synchronous answer)
+    client.refund_query(RefundQuery(...))         → RefundAnswer (a refund's status at the channel)
 
 `settings.PAYMENTS_CHANNEL_CLIENT` names the factory (channel → client). The default,
 `sandbox_client`, plays the four channels offline (only when settings.PAYMENTS_SANDBOX is
 true): the channels' own sandboxes in onecity.payments.channels sign with keys kept under
 settings.PAYMENTS_CHANNEL_KEY_DIR/<channel>/ (made on first use), and the sandbox remembers
-the trades its cashier page took (one JSON file per trade) so it can answer queries. A
+the trades its cashier page took (one JSON file per trade) so it can answer queries. Refunds
+are answered at once, except at the channels listed in settings.PAYMENTS_SANDBOX_REFUND_PROCESSING,
+which answer "processing" (WeChat PROCESSING, Alipay fund_change N, UnionPay 05, the wallet's
+"processing"); such a refund is finished by `refund_finish` (which gives the signed refund
+notification WeChat Pay would post) or, if nobody finished it, succeeds when first queried. A
 production factory returns clients holding the real channels' public keys and certificates
 and calling their query APIs; the rest of the platform does not change.
 
@@ -37,8 +42,8 @@ from django.utils.translation import gettext as _
 
 from onecity.core.errors import ApplicationError
 from onecity.payments.channels import alipay, refunds, unionpay, wallet, wechat
-from onecity.payments.channels.base import CHINA, PaymentStatus
-from onecity.payments.channels.refunds import RefundAnswer, RefundRequest
+from onecity.payments.channels.base import CHINA, PaymentStatus, RefundStatus
+from onecity.payments.channels.refunds import RefundAnswer, RefundQuery, RefundRequest
 from onecity.payments.enums import Channel
 
 #: our channel names (payments.enums.Channel) → the adapters' (channels.base.Channel)
@@ -87,6 +92,8 @@ class ChannelClient(Protocol):
     def query(self, out_trade_no: str) -> tuple[dict[str, str], bytes] | None: ...
 
     def refund(self, request: RefundRequest) -> RefundAnswer: ...
+
+    def refund_query(self, query: RefundQuery) -> RefundAnswer: ...
 
 
 def _trade_no(channel: str, at: datetime) -> str:
@@ -180,14 +187,56 @@ class SandboxClient:
                 return refunds.reply(adapter, body=body, error=refunds.TRADE_NOT_FOUND)
             done = trade.setdefault("refunds", {})
             if out_refund_no not in done:
-                if sum(item["amount_fen"] for item in done.values()) + amount_fen > trade["amount_fen"]:
+                if _held_fen(done) + amount_fen > trade["amount_fen"]:
                     return refunds.reply(adapter, body=body, error=refunds.AMOUNT_EXCEEDED)
-                done[out_refund_no] = {"amount_fen": amount_fen,
-                                       "refund_no": _trade_no(self.channel, timezone.now())}
+                later = self.channel in settings.PAYMENTS_SANDBOX_REFUND_PROCESSING
+                done[out_refund_no] = {"amount_fen": amount_fen, "refund_no": _trade_no(self.channel, timezone.now()),
+                                       "status": RefundStatus.PROCESSING if later else RefundStatus.SUCCEEDED}
                 self._remember(out_trade_no, trade)
-            return refunds.reply(adapter, body=body, refund_no=done[out_refund_no]["refund_no"],
-                                 trade_no=trade["trade_no"],
-                                 refunded_total_fen=sum(item["amount_fen"] for item in done.values()))
+            item = done[out_refund_no]
+            return refunds.reply(adapter, body=body, refund_no=item["refund_no"], trade_no=trade["trade_no"],
+                                 refunded_total_fen=_held_fen(done),
+                                 processing=_refund_status(item) == RefundStatus.PROCESSING)
+
+    def refund_query(self, query: RefundQuery) -> RefundAnswer:
+        """Ask the channel about one refund, in its query shape. A refund still processing at the
+        sandbox is finished (succeeded) by this first question: by the time the platform asks,
+        the channel is done."""
+        adapter = ADAPTER_NAME[self.channel]
+        body = json.loads(json.dumps(refunds.query_body(adapter, query)))
+        with _lock:
+            trade = self._trade(query.out_trade_no) if query.out_trade_no.isalnum() else None
+            item = (trade or {}).get("refunds", {}).get(refunds.query_refund_no(adapter, body))
+            if item is not None and _refund_status(item) == RefundStatus.PROCESSING:
+                item["status"] = RefundStatus.SUCCEEDED
+                self._remember(query.out_trade_no, trade)
+            status, answer = refunds.query_reply(
+                adapter, body=body, status=_refund_status(item) if item else None,
+                refund_no=item["refund_no"] if item else "", trade_no=trade["trade_no"] if trade else "",
+                out_trade_no=query.out_trade_no, amount_fen=item["amount_fen"] if item else 0,
+                total_fen=trade["amount_fen"] if trade else 0)
+        return refunds.parse_query(adapter, status, answer, request=body)
+
+    def refund_finish(self, *, out_trade_no: str, out_refund_no: str,
+                      status: RefundStatus = RefundStatus.SUCCEEDED) -> tuple[dict[str, str], bytes] | None:
+        """The channel finishes a refund it answered "processing": `status` is its result
+        (succeeded, abnormal or closed). Returns the signed refund notification WeChat Pay posts
+        (REFUND.SUCCESS / REFUND.ABNORMAL / REFUND.CLOSED); the other channels' results are
+        found by the refund query (None)."""
+        with _lock:
+            trade = self._trade(out_trade_no)
+            item = (trade or {}).get("refunds", {}).get(out_refund_no)
+            if item is None:
+                raise ApplicationError(_("There is no such refund."), code="unknown_refund", status=404)
+            item["status"] = RefundStatus(status)
+            self._remember(out_trade_no, trade)
+        if self.channel != Channel.WECHAT:
+            return None
+        wire = {v: k for k, v in wechat.REFUND_STATES.items()}[RefundStatus(status)]
+        return self.sandbox.refund_notification(trade_no=trade["trade_no"], out_trade_no=out_trade_no,
+                                                out_refund_no=out_refund_no, refund_id=item["refund_no"],
+                                                total_fen=trade["amount_fen"], refund_fen=item["amount_fen"],
+                                                refund_status=wire)
 
     def _order_of_trade(self, trade_no: str) -> str:
         """UnionPay names the original by its queryId: find the order that has it."""
@@ -195,6 +244,16 @@ class SandboxClient:
             if json.loads(path.read_text()).get("trade_no") == trade_no:
                 return path.stem
         return ""
+
+
+def _refund_status(item: dict) -> RefundStatus:
+    return RefundStatus(item.get("status", RefundStatus.SUCCEEDED))
+
+
+def _held_fen(done: dict) -> int:
+    """What a trade's refunds take at the sandbox: succeeded and processing ones."""
+    return sum(item["amount_fen"] for item in done.values()
+               if _refund_status(item) in (RefundStatus.SUCCEEDED, RefundStatus.PROCESSING))
 
 
 _clients: dict[tuple[str, str], SandboxClient] = {}

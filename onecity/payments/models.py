@@ -31,6 +31,7 @@ from onecity.payments.enums import (
     Channel,
     CodeKind,
     FailureCode,
+    NotificationKind,
     NotificationResult,
     NotificationSource,
     RefundState,
@@ -299,11 +300,14 @@ class ChannelNotification(models.Model):
     with it, then marked with the outcome of verification and processing. A channel's answer to
     our trade query is stored and processed the same way (`source` = query). Once verified, the
     trade it reports is copied out (`dedupe_key`, `status`, `out_trade_no`, `amount_fen`); one
-    processed row per dedupe key (constraint): redeliveries become `duplicate`."""
+    processed row per dedupe key (constraint): redeliveries become `duplicate`. A refund
+    notification of one of our refunds is `kind` refund, names the `refund`, and its `status` and
+    `amount_fen` are the refund's (channels.RefundStatus, the refunded amount)."""
 
     public_id = models.CharField(max_length=26, unique=True, default=new_public_id, editable=False)
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
     source = models.CharField(max_length=8, choices=NotificationSource.choices, default=NotificationSource.NOTIFY)
+    kind = models.CharField(max_length=8, choices=NotificationKind.choices, default=NotificationKind.PAYMENT)
     dedupe_key = models.CharField(max_length=140, blank=True, db_index=True)
     status = models.CharField(max_length=16, blank=True)  # channels.PaymentStatus once verified
     out_trade_no = models.CharField(max_length=64, blank=True)
@@ -319,6 +323,7 @@ class ChannelNotification(models.Model):
     channel_trade_no = models.CharField(max_length=64, blank=True, db_index=True)
     attempt = models.ForeignKey(PaymentAttempt, null=True, blank=True, on_delete=models.PROTECT,
                                 related_name="notifications")
+    refund = models.ForeignKey("Refund", null=True, blank=True, on_delete=models.PROTECT, related_name="notifications")
     processed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -337,7 +342,9 @@ class ChannelNotification(models.Model):
 
 class Refund(models.Model):
     """Money given back from a succeeded attempt. States: workflow.py. Requested by a payee
-    cashier, approved by another person (constraint), then sent to the channel."""
+    cashier, approved by another person (constraint), then sent to the channel; a channel that
+    answers "result later" leaves it `processing` (since `processing_at`) until its refund
+    notification or the refund query says how it ended."""
 
     public_id = models.CharField(max_length=26, unique=True, default=new_public_id, editable=False)
     attempt = models.ForeignKey(PaymentAttempt, on_delete=models.PROTECT, related_name="refunds")
@@ -355,6 +362,7 @@ class Refund(models.Model):
     failure_code = models.CharField(max_length=24, blank=True)
     idempotency_key = models.CharField(max_length=64)
     created_at = models.DateTimeField(db_index=True)
+    processing_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField()
 
@@ -369,6 +377,8 @@ class Refund(models.Model):
             models.UniqueConstraint(fields=["attempt", "idempotency_key"], name="pay_refund_idempotency_unique"),
             models.UniqueConstraint(fields=["attempt", "channel_refund_no"], condition=~Q(channel_refund_no=""),
                                     name="pay_refund_channel_no_unique"),
+            models.CheckConstraint(condition=~Q(state="processing") | Q(processing_at__isnull=False),
+                                   name="pay_refund_processing_since"),
         ]
 
     def __str__(self) -> str:

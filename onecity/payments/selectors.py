@@ -234,8 +234,9 @@ def payment_facts(*, start: dt.date | None = None, end: dt.date | None = None,
 
 # --- refunds (services/refunds.py, decision 0019) --------------------------------------------------
 
-#: refunds that hold part of an attempt's amount until they are decided
-REFUND_OPEN_STATES = ("requested", "approved")
+#: refunds that hold part of an attempt's amount until they are decided (processing: the money is
+#: committed at the channel, its result still to come)
+REFUND_OPEN_STATES = ("requested", "approved", "processing")
 
 
 def refund_remaining_fen(attempt: PaymentAttempt) -> int:

@@ -12,6 +12,7 @@ from onecity.payments.channels.base import CHINA
 from onecity.payments.services.attempts import attempts_expire
 from onecity.payments.services.bills import bills_mark_overdue
 from onecity.payments.services.notifications import attempts_query_channel, notifications_process_pending
+from onecity.payments.services.refunds import refunds_query_channel
 from onecity.payments.services.settlement import settlement_run
 
 
@@ -29,6 +30,14 @@ def attempts_query_channel_task() -> int:
 def notifications_process_pending_task() -> int:
     """Every minute: process notifications that were stored but never processed (a crash)."""
     return notifications_process_pending()
+
+
+@db_periodic_task(crontab(minute="*"))
+@lock_task("payments-refunds-query-channel")
+def refunds_query_channel_task() -> int:
+    """Every minute: ask the channel about refunds it accepted "for later" (processing) longer
+    than PAYMENTS_REFUND_QUERY_AFTER_MINUTES ago, and settle those it has decided."""
+    return refunds_query_channel()
 
 
 @db_periodic_task(crontab(minute="*/5"))

@@ -36,7 +36,13 @@ Payment attempt (支付尝试)::
 Refund (退款)::
 
     requested → approved → succeeded | failed ;  requested → rejected
+    approved → processing → succeeded | failed
     (approver must not be the requester — a database constraint)
+
+    process      approved           → processing  system (the channel accepted it, result later)
+    succeed      approved, processing → succeeded system (the channel's answer, its refund
+                                                   notification or the refund query)
+    fail         approved, processing → failed    system (likewise; what it held is free again)
 """
 
 from __future__ import annotations
@@ -74,8 +80,9 @@ OPEN_ATTEMPT_STATES = frozenset({A.CREATED, A.PENDING})
 REFUND_TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "approve": (frozenset({RefundState.REQUESTED}), RefundState.APPROVED),
     "reject": (frozenset({RefundState.REQUESTED}), RefundState.REJECTED),
-    "succeed": (frozenset({RefundState.APPROVED}), RefundState.SUCCEEDED),
-    "fail": (frozenset({RefundState.APPROVED}), RefundState.FAILED),
+    "process": (frozenset({RefundState.APPROVED}), RefundState.PROCESSING),
+    "succeed": (frozenset({RefundState.APPROVED, RefundState.PROCESSING}), RefundState.SUCCEEDED),
+    "fail": (frozenset({RefundState.APPROVED, RefundState.PROCESSING}), RefundState.FAILED),
 }
 
 

@@ -44,6 +44,25 @@ class PaymentStatus(enum.StrEnum):
     REFUNDED = "refunded"  # paid, then (partly or wholly) refunded
 
 
+class RefundStatus(enum.StrEnum):
+    """A channel's refund state, reduced (WeChat Pay's SUCCESS / PROCESSING / ABNORMAL / CLOSED)."""
+
+    SUCCEEDED = "succeeded"
+    PROCESSING = "processing"  # accepted; the result comes later (a refund notification, a query)
+    ABNORMAL = "abnormal"      # did not reach the payer's account (a closed card): not refunded
+    CLOSED = "closed"          # closed by the channel without paying it out: not refunded
+
+
+@dataclass(frozen=True)
+class RefundNotice:
+    """What a refund notification says about one refund (amount in fen)."""
+
+    out_refund_no: str  # ours: the refund's public id
+    refund_no: str      # the channel's refund number
+    amount_fen: int
+    status: RefundStatus
+
+
 # A notification moves a trade forward only: a "paid" that arrives after "refunded" (the
 # channels retry for hours, and retries overtake each other) is old news and is not applied.
 _RANK = {PaymentStatus.PENDING: 0, PaymentStatus.FAILED: 1, PaymentStatus.CLOSED: 2, PaymentStatus.PAID: 2,
@@ -84,6 +103,7 @@ class ChannelNotification:
     notify_id: str                # the channel's id of this notification ("" if it has none)
     payer_id: str = field(repr=False, default="")
     raw: Mapping = field(repr=False, default_factory=dict, compare=False)
+    refund: RefundNotice | None = None  # a refund notification: the refund it reports
 
     @property
     def payer_masked(self) -> str:
@@ -92,7 +112,8 @@ class ChannelNotification:
     def __repr__(self) -> str:
         return (f"ChannelNotification(channel={self.channel.value!r}, trade_no={self.trade_no!r}, "
                 f"out_trade_no={self.out_trade_no!r}, amount_fen={self.amount_fen}, status={self.status.value!r}, "
-                f"paid_at={self.paid_at!r}, notify_id={self.notify_id!r}, payer={self.payer_masked!r})")
+                f"paid_at={self.paid_at!r}, notify_id={self.notify_id!r}, payer={self.payer_masked!r}, "
+                f"refund={self.refund!r})")
 
 
 class StatementKind(enum.StrEnum):
@@ -126,7 +147,11 @@ class StatementRow:
 
 def dedupe_key(notification: ChannelNotification) -> str:
     """The same trade reaching the same state is one event, however often it is delivered
-    (channels retry until they get their success answer, and re-sign each retry)."""
+    (channels retry until they get their success answer, and re-sign each retry). A refund's
+    result is an event of that refund: one trade has many refunds."""
+    if notification.refund is not None:
+        refund = notification.refund
+        return f"{notification.channel.value}:refund:{refund.refund_no or refund.out_refund_no}:{refund.status.value}"
     return f"{notification.channel.value}:{notification.trade_no}:{notification.status.value}"
 
 

@@ -46,6 +46,8 @@ from .base import (
     ChannelError,
     ChannelNotification,
     PaymentStatus,
+    RefundNotice,
+    RefundStatus,
     StatementKind,
     StatementRow,
     bad_signature,
@@ -73,6 +75,11 @@ TOTAL_COLUMNS = ["总交易单数", "应结订单总金额", "退款总金额", 
 _TRADE_STATES = {"SUCCESS": PaymentStatus.PAID, "REFUND": PaymentStatus.REFUNDED, "NOTPAY": PaymentStatus.PENDING,
                  "USERPAYING": PaymentStatus.PENDING, "CLOSED": PaymentStatus.CLOSED, "REVOKED": PaymentStatus.CLOSED,
                  "PAYERROR": PaymentStatus.FAILED}
+#: a refund's status (refund notifications' refund_status, the refund query's status)
+REFUND_STATES = {"SUCCESS": RefundStatus.SUCCEEDED, "PROCESSING": RefundStatus.PROCESSING,
+                 "ABNORMAL": RefundStatus.ABNORMAL, "CLOSED": RefundStatus.CLOSED}
+#: event_type of a refund notification by its refund_status
+REFUND_EVENTS = {"SUCCESS": "REFUND.SUCCESS", "ABNORMAL": "REFUND.ABNORMAL", "CLOSED": "REFUND.CLOSED"}
 
 
 def _public_keys(certificates: Iterable[x509.Certificate | str | bytes]) -> dict[str, object]:
@@ -142,10 +149,14 @@ class WechatVerifier:
             raise ChannelError(_("The notification is for another merchant (%(mchid)s).") % {"mchid": data["mchid"]},
                                code="wrong_merchant")
         success_time = datetime.fromisoformat(data["success_time"]) if data.get("success_time") else None
+        refund = None
         if "refund_status" in data:
             status = PaymentStatus.REFUNDED if data["refund_status"] == "SUCCESS" else PaymentStatus.PAID
             payer = data.get("user_received_account", "")
             paid_at = None
+            refund = RefundNotice(out_refund_no=data["out_refund_no"], refund_no=data["refund_id"],
+                                  amount_fen=parse_fen(data["amount"]["refund"]),
+                                  status=REFUND_STATES[data["refund_status"]])
         else:
             status = _TRADE_STATES[data["trade_state"]]
             payer = (data.get("payer") or {}).get("openid", "")
@@ -153,7 +164,7 @@ class WechatVerifier:
         return ChannelNotification(
             channel=self.channel, trade_no=data["transaction_id"], out_trade_no=data["out_trade_no"],
             amount_fen=parse_fen(data["amount"]["total"]), status=status, paid_at=paid_at, notified_at=sent_at,
-            notify_id=envelope["id"], payer_id=payer, raw={"envelope": envelope, "resource": data})
+            notify_id=envelope["id"], payer_id=payer, raw={"envelope": envelope, "resource": data}, refund=refund)
 
 
 # --- trade bill -----------------------------------------------------------------------------
@@ -245,28 +256,48 @@ class WechatSandbox:
                      status: PaymentStatus = PaymentStatus.PAID, paid_at: datetime | None = None,
                      sent_at: datetime | None = None, notify_id: str | None = None,
                      refund_fen: int | None = None, mchid: str | None = None) -> tuple[dict[str, str], bytes]:
+        """A payment notification (TRANSACTION.SUCCESS); status=REFUNDED gives a REFUND.SUCCESS
+        for a whole-trade refund named after the trade (see refund_notification)."""
         sent_at = sent_at or timezone.now()
         paid_at = (paid_at or sent_at - timedelta(seconds=2)).astimezone(CHINA)
         if status == PaymentStatus.REFUNDED:
-            kind, event, summary = "refund", "REFUND.SUCCESS", "退款成功"
-            resource = {"mchid": mchid or self.mchid, "out_trade_no": out_trade_no, "transaction_id": trade_no,
-                        "out_refund_no": f"R{out_trade_no}", "refund_id": f"50000{trade_no[-20:]}",
-                        "refund_status": "SUCCESS", "success_time": sent_at.astimezone(CHINA).isoformat(),
-                        "user_received_account": "支付用户零钱",
-                        "amount": {"total": amount_fen, "refund": refund_fen if refund_fen is not None else amount_fen,
-                                   "payer_total": amount_fen,
-                                   "payer_refund": refund_fen if refund_fen is not None else amount_fen}}
-        else:
-            kind, event, summary = "transaction", "TRANSACTION.SUCCESS", "支付成功"
-            state = {v: k for k, v in _TRADE_STATES.items() if k not in ("USERPAYING", "REVOKED")}[status]
-            resource = {"appid": self.appid, "mchid": mchid or self.mchid, "out_trade_no": out_trade_no,
-                        "transaction_id": trade_no, "trade_type": "NATIVE", "trade_state": state,
-                        "trade_state_desc": summary, "bank_type": "OTHERS", "attach": "",
-                        "payer": {"openid": payer_id},
-                        "amount": {"total": amount_fen, "payer_total": amount_fen, "currency": "CNY",
-                                   "payer_currency": "CNY"}}
-            if status == PaymentStatus.PAID:
-                resource["success_time"] = paid_at.isoformat()
+            return self.refund_notification(trade_no=trade_no, out_trade_no=out_trade_no, total_fen=amount_fen,
+                                            refund_fen=refund_fen if refund_fen is not None else amount_fen,
+                                            out_refund_no=f"R{out_trade_no}", refund_id=f"50000{trade_no[-20:]}",
+                                            sent_at=sent_at, notify_id=notify_id, mchid=mchid)
+        state = {v: k for k, v in _TRADE_STATES.items() if k not in ("USERPAYING", "REVOKED")}[status]
+        resource = {"appid": self.appid, "mchid": mchid or self.mchid, "out_trade_no": out_trade_no,
+                    "transaction_id": trade_no, "trade_type": "NATIVE", "trade_state": state,
+                    "trade_state_desc": "支付成功", "bank_type": "OTHERS", "attach": "",
+                    "payer": {"openid": payer_id},
+                    "amount": {"total": amount_fen, "payer_total": amount_fen, "currency": "CNY",
+                               "payer_currency": "CNY"}}
+        if status == PaymentStatus.PAID:
+            resource["success_time"] = paid_at.isoformat()
+        return self._signed(event="TRANSACTION.SUCCESS", summary="支付成功", kind="transaction", resource=resource,
+                            sent_at=sent_at, notify_id=notify_id)
+
+    def refund_notification(self, *, trade_no: str, out_trade_no: str, out_refund_no: str, refund_id: str,
+                            total_fen: int, refund_fen: int, refund_status: str = "SUCCESS",
+                            sent_at: datetime | None = None, notify_id: str | None = None,
+                            mchid: str | None = None) -> tuple[dict[str, str], bytes]:
+        """A refund-result notification: event_type REFUND.SUCCESS / REFUND.ABNORMAL /
+        REFUND.CLOSED (refund_status SUCCESS / ABNORMAL / CLOSED), the refund encrypted as the
+        resource (AEAD_AES_256_GCM), signed like every notification."""
+        sent_at = sent_at or timezone.now()
+        resource = {"mchid": mchid or self.mchid, "out_trade_no": out_trade_no, "transaction_id": trade_no,
+                    "out_refund_no": out_refund_no, "refund_id": refund_id, "refund_status": refund_status,
+                    "user_received_account": "支付用户零钱",
+                    "amount": {"total": total_fen, "refund": refund_fen, "payer_total": total_fen,
+                               "payer_refund": refund_fen}}
+        if refund_status == "SUCCESS":
+            resource["success_time"] = sent_at.astimezone(CHINA).isoformat()
+        summary = {"SUCCESS": "退款成功", "ABNORMAL": "退款异常", "CLOSED": "退款关闭"}[refund_status]
+        return self._signed(event=REFUND_EVENTS[refund_status], summary=summary, kind="refund", resource=resource,
+                            sent_at=sent_at, notify_id=notify_id)
+
+    def _signed(self, *, event: str, summary: str, kind: str, resource: dict, sent_at: datetime,
+                notify_id: str | None) -> tuple[dict[str, str], bytes]:
         envelope = {"id": notify_id or f"EV-{secrets.token_hex(10)}", "create_time": sent_at.astimezone(CHINA).isoformat(),
                     "resource_type": "encrypt-resource", "event_type": event, "summary": summary,
                     "resource": {**self.encrypt(resource, kind), "original_type": kind}}

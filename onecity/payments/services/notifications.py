@@ -25,6 +25,21 @@ Processing a verified notification (results in enums.NotificationResult):
                                                                    are decided by the refund
                                                                    workflow, not by a notice)
 
+A refund notification naming one of our refunds (WeChat Pay's REFUND.SUCCESS / REFUND.ABNORMAL /
+REFUND.CLOSED: out_refund_no is the refund's public id) is that refund's result (kind refund,
+dedupe key `<channel>:refund:<refund number>:<status>`):
+
+    same dedupe key already processed, or the      duplicate        reply success, nothing else
+    refund already ended the way it says
+    refunded amount ≠ the refund's amount (fen)    amount_mismatch  reply error 422, nothing else
+    the refund not sent, or ended the other way    error            reply error 409, nothing else
+    succeeded / abnormal / closed                  processed        services.refunds.refund_settle:
+                                                                   succeeded (the refund's effects)
+                                                                   or failed (its amount freed)
+
+A refund notification naming a refund that is not ours (made at the channel's merchant portal)
+is recorded on the attempt's channel status, as before.
+
 A bad signature, an unknown key, a stale timestamp or a malformed body: the row stays as
 received, marked unverified (`rejected`), and the reply is an error 400 — nothing else changes.
 """
@@ -44,11 +59,27 @@ from django.utils.translation import gettext as _
 
 from onecity.core.errors import ApplicationError
 from onecity.payments import workflow
-from onecity.payments.channels.base import ChannelError, PaymentStatus, check_amount, dedupe_key, should_apply
-from onecity.payments.enums import AttemptState, FailureCode, NotificationResult, NotificationSource
+from onecity.payments.channels.base import (
+    ChannelError,
+    PaymentStatus,
+    RefundStatus,
+    check_amount,
+    dedupe_key,
+    should_apply,
+)
+from onecity.payments.channels.refunds import REFUND_ABNORMAL, REFUND_CLOSED, RefundAnswer
+from onecity.payments.enums import (
+    AttemptState,
+    FailureCode,
+    NotificationKind,
+    NotificationResult,
+    NotificationSource,
+    RefundState,
+)
 from onecity.payments.gateways import Reply, channel_client, reply_error, reply_ok
-from onecity.payments.models import ChannelNotification, PaymentAttempt
+from onecity.payments.models import ChannelNotification, PaymentAttempt, Refund
 from onecity.payments.services.attempts import attempt_mark_failed, attempt_mark_succeeded
+from onecity.payments.services.refunds import SETTLEABLE, refund_settle
 
 R = NotificationResult
 #: headers worth keeping: the ones channels sign with, and what says who sent it
@@ -104,6 +135,12 @@ class _Conflict(Exception):
 
 
 def _apply(row: ChannelNotification, note, verified: dict) -> NotificationOutcome:
+    if note.refund is not None:
+        refund = (Refund.objects.filter(public_id=note.refund.out_refund_no, attempt__public_id=note.out_trade_no,
+                                        attempt__channel=row.channel).only("id", "public_id", "attempt_id", "state",
+                                                                          "amount_fen").first())
+        if refund is not None:
+            return _apply_refund(row, note.refund, verified, refund)
     # the attempt (the columns decided on here) and whether this event was processed already, in one query
     attempt = (PaymentAttempt.objects.filter(public_id=note.out_trade_no, channel=row.channel)
                .only("id", "public_id", "channel", "state", "amount_fen", "channel_status")
@@ -150,6 +187,49 @@ def _apply(row: ChannelNotification, note, verified: dict) -> NotificationOutcom
     except IntegrityError:  # another delivery of the same event was processed a moment ago
         return _decide(row, R.DUPLICATE, attempt=attempt, **verified)
     row.result, row.processed_at, row.attempt = R.PROCESSED, now, attempt
+    return NotificationOutcome(row, reply_ok(row.channel))
+
+
+#: a refund notification's status → how the refund ends, and the answer it amounts to
+_REFUND_ENDS = {RefundStatus.SUCCEEDED: RefundState.SUCCEEDED, RefundStatus.ABNORMAL: RefundState.FAILED,
+                RefundStatus.CLOSED: RefundState.FAILED}
+_REFUND_FAILURES = {RefundStatus.ABNORMAL: REFUND_ABNORMAL, RefundStatus.CLOSED: REFUND_CLOSED}
+
+
+def _apply_refund(row: ChannelNotification, notice, verified: dict, refund: Refund) -> NotificationOutcome:
+    """A refund notification of one of our refunds: settle the refund (services.refunds)."""
+    verified = {**verified, "kind": NotificationKind.REFUND, "status": str(notice.status),
+                "amount_fen": notice.amount_fen, "attempt_id": refund.attempt_id, "refund_id": refund.pk}
+    for name, value in verified.items():
+        setattr(row, name, value)
+    ends = _REFUND_ENDS.get(notice.status)
+    if ends is None:  # "still processing": nothing to settle
+        return _decide(row, R.OUT_OF_ORDER, f"{notice.status} while {refund.state}", **verified)
+    if ChannelNotification.objects.filter(dedupe_key=row.dedupe_key, result=R.PROCESSED).exists() \
+            or refund.state == ends:
+        return _decide(row, R.DUPLICATE, **verified)
+    if notice.amount_fen != refund.amount_fen:
+        return _decide(row, R.AMOUNT_MISMATCH, f"amount_mismatch: {notice.amount_fen} fen, the refund is "
+                       f"{refund.amount_fen} fen", **verified)
+    if refund.state not in SETTLEABLE:
+        return _decide(row, R.ERROR, f"refund_state: {notice.status} for a refund {refund.state}", **verified)
+    answer = RefundAnswer(ends == RefundState.SUCCEEDED, refund_no=notice.refund_no,
+                          failure_code=_REFUND_FAILURES.get(notice.status, ""), message=str(notice.status),
+                          amount_fen=notice.amount_fen)
+    try:
+        with transaction.atomic():
+            now = timezone.now()
+            ChannelNotification.objects.filter(pk=row.pk).update(result=R.PROCESSED, processed_at=now, **verified)
+            if not refund_settle(refund_id=refund.public_id, answer=answer, source=row.source):
+                raise _Conflict  # settled a moment ago by another path: look again
+            if notice.status == RefundStatus.SUCCEEDED:
+                PaymentAttempt.objects.filter(pk=refund.attempt_id).exclude(
+                    channel_status=PaymentStatus.REFUNDED).update(channel_status=PaymentStatus.REFUNDED)
+    except ApplicationError as exc:  # the refund's effects refused (the database's limits): nothing applied
+        return _decide(row, R.ERROR, f"{exc.code}: {exc.message}", **verified)
+    except IntegrityError:  # another delivery of the same event was processed a moment ago
+        return _decide(row, R.DUPLICATE, **verified)
+    row.result, row.processed_at = R.PROCESSED, now
     return NotificationOutcome(row, reply_ok(row.channel))
 
 

@@ -5,8 +5,14 @@ back through the original channel, reflected in the ledger (decision 0019).
                      `amount_fen` of a succeeded attempt, with a reason → requested
     refund_approve   another cashier of the same payee approves → approved, then the channel
                      client's refund call: succeeded (attempt and bill refunded_fen, bill state,
-                     ledger reversal, audit, resident message) or failed (failure_code only)
+                     ledger reversal, audit, resident message), failed (failure_code only), or
+                     processing (the channel accepted it; the result comes later)
     refund_reject    another cashier of the same payee refuses, with a note → rejected
+    refund_settle    the channel's later result of a refund sent to it (its refund notification,
+                     services/notifications.py, or the query below): succeeded or failed, with the
+                     same effects as an immediate answer
+    refunds_query_channel   the job for refunds processing longer than
+                     PAYMENTS_REFUND_QUERY_AFTER_MINUTES: ask the channel, settle what it decided
 
 Never more than what remains: a request locks the attempt's row (an UPDATE of it, which is a
 row lock on PostgreSQL and the write lock on SQLite) before it adds up the attempt's refunded
@@ -20,10 +26,18 @@ that brought more than its bill could take, first reverses `pay:<attempt id>:exc
 part that waited in suspense (`refund:<refund id>:excess`). The channel is called outside the
 database transaction (the approval is committed first); an approval whose answer was lost
 stays `approved` and is sent again, with the same refund number, when the approver repeats it.
+A processing refund holds its amount (nothing more can be asked back) and is in the ledger only
+once it succeeded; one that fails frees it. Every move is a conditional UPDATE from the states
+it may leave, so an immediate answer, a notification and the query job racing each other
+settle a refund once.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
+
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -38,7 +52,7 @@ from onecity.notifications.enums import Channel as MessageChannel
 from onecity.notifications.services import message_enqueue
 from onecity.payments import workflow
 from onecity.payments.access import cashier_payee_id, require_cashier
-from onecity.payments.channels.refunds import RefundRequest
+from onecity.payments.channels.refunds import RefundAnswer, RefundQuery, RefundRequest
 from onecity.payments.enums import AttemptState, BillAction, BillState, Channel, RefundState
 from onecity.payments.gateways import channel_client
 from onecity.payments.models import BillEvent, IdempotencyKey, PartnerClient, PaymentAttempt, Refund
@@ -54,6 +68,10 @@ from onecity.payments.services.common import (
 
 S = RefundState
 REASON_MAX = 300
+#: the states a channel's result may settle: sent and answered "later" (processing), or sent and
+#: the answer not recorded yet (approved: a notification may overtake the synchronous answer)
+SETTLEABLE = (S.APPROVED, S.PROCESSING)
+logger = logging.getLogger(__name__)
 
 
 def _payee_of(*, actor, client_id: str) -> int:
@@ -220,26 +238,90 @@ def _send(refund: Refund, *, actor) -> Refund:
     try:
         answer = channel_client(attempt.channel).refund(request)
     except ApplicationError as exc:  # no channel configured: the refund fails, nothing else changes
-        ok, refund_no, failure_code, message = False, "", exc.code[:24], str(exc.message)
-    else:
-        ok, refund_no, failure_code, message = answer.ok, answer.refund_no, answer.failure_code, answer.message
+        answer = RefundAnswer(False, failure_code=exc.code[:24], message=str(exc.message))
     with transaction.atomic():
-        now = timezone.now()
-        if not ok:
-            if Refund.objects.filter(pk=refund.pk, state=S.APPROVED).update(
-                    state=S.FAILED, failure_code=failure_code[:24], finished_at=now, updated_at=now):
-                audit_record(actor=actor, action="payments.refund_failed", object_type="refund",
-                             object_id=refund.public_id, detail={"failure_code": failure_code, "channel": message[:200]})
-            refund.refresh_from_db()
-            return refund
-        if not Refund.objects.filter(pk=refund.pk, state=S.APPROVED).update(
-                state=S.SUCCEEDED, channel_refund_no=(refund_no or refund.public_id)[:64], finished_at=now,
-                updated_at=now):
-            refund.refresh_from_db()
-            return refund
-        _apply(refund, actor=actor, at=now)
+        if answer.processing:
+            _process(refund, actor=actor, answer=answer)
+        else:
+            _finish(refund, actor=actor, answer=answer, source="answer")
     refund.refresh_from_db()
     return refund
+
+
+def _process(refund: Refund, *, actor, answer: RefundAnswer) -> bool:
+    """approved → processing: the channel took the refund and will tell the result later."""
+    now = timezone.now()
+    moved = Refund.objects.filter(pk=refund.pk, state=S.APPROVED).update(
+        state=S.PROCESSING, channel_refund_no=answer.refund_no[:64], processing_at=now, updated_at=now)
+    if moved:
+        audit_record(actor=actor, action="payments.refund_processing", object_type="refund",
+                     object_id=refund.public_id, detail={"amount_fen": refund.amount_fen, "channel": answer.message[:200]})
+    return bool(moved)
+
+
+def _finish(refund: Refund, *, actor, answer: RefundAnswer, source: str) -> bool:
+    """approved or processing → succeeded (the effects, `_apply`) or failed (nothing but the
+    state: what the refund held is free again). False when the refund had left those states
+    (settled a moment ago by another answer): nothing changes."""
+    now = timezone.now()
+    if not answer.ok:
+        failure_code = answer.failure_code[:24]
+        moved = Refund.objects.filter(pk=refund.pk, state__in=SETTLEABLE).update(
+            state=S.FAILED, failure_code=failure_code, finished_at=now, updated_at=now)
+        if moved:
+            audit_record(actor=actor, action="payments.refund_failed", object_type="refund", object_id=refund.public_id,
+                         detail={"failure_code": failure_code, "channel": answer.message[:200], "source": source})
+        return bool(moved)
+    refund_no = (answer.refund_no or refund.channel_refund_no or refund.public_id)[:64]
+    if not Refund.objects.filter(pk=refund.pk, state__in=SETTLEABLE).update(
+            state=S.SUCCEEDED, channel_refund_no=refund_no, finished_at=now, updated_at=now):
+        return False
+    refund.channel_refund_no = refund_no
+    _apply(refund, actor=actor, at=now)
+    return True
+
+
+def _amount_mismatch(refund: Refund, amount_fen: int) -> ApplicationError:
+    return ApplicationError(
+        _("The channel reports %(got)s fen for refund %(refund)s, but the refund is for %(want)s fen.")
+        % {"got": amount_fen, "refund": refund.public_id, "want": refund.amount_fen}, code="amount_mismatch",
+        status=422)
+
+
+@transaction.atomic
+def refund_settle(*, refund_id: str, answer: RefundAnswer, source: str) -> bool:
+    """The channel's result of a refund it was sent (`source`: notify or query): succeeded or
+    failed, with the effects of an immediate answer. The amount the channel names must be the
+    refund's, to the fen (else amount_mismatch, nothing changes). Returns False, changing
+    nothing, for a refund already settled (a repeat, or the other path was first) or not sent."""
+    refund = Refund.objects.select_related("attempt", "bill").get(public_id=refund_id)
+    if answer.processing:
+        return False
+    if answer.amount_fen is not None and answer.amount_fen != refund.amount_fen:
+        raise _amount_mismatch(refund, answer.amount_fen)
+    return _finish(refund, actor=None, answer=answer, source=source)
+
+
+def refunds_query_channel(*, now: dt.datetime | None = None, older_than: dt.timedelta | None = None,
+                          limit: int = 200) -> int:
+    """Job: refunds processing longer than PAYMENTS_REFUND_QUERY_AFTER_MINUTES are asked about at
+    their channel; a result (succeeded or failed) settles them, "still processing" leaves them
+    for the next run. Returns how many were settled."""
+    now = now or timezone.now()
+    older_than = older_than or dt.timedelta(minutes=settings.PAYMENTS_REFUND_QUERY_AFTER_MINUTES)
+    rows = list(Refund.objects.filter(state=S.PROCESSING, processing_at__lte=now - older_than)
+                .select_related("attempt").order_by("processing_at", "id")[:limit])
+    settled = 0
+    for refund in rows:
+        attempt = refund.attempt
+        query = RefundQuery(out_trade_no=attempt.public_id, trade_no=attempt.channel_trade_no,
+                            out_refund_no=refund.public_id, refund_no=refund.channel_refund_no)
+        try:
+            answer = channel_client(attempt.channel).refund_query(query)
+            settled += refund_settle(refund_id=refund.public_id, answer=answer, source="query")
+        except ApplicationError as exc:  # not configured, or the channel names another amount: asked again
+            logger.warning("refund %s not settled by the query: %s", refund.public_id, exc.code)
+    return settled
 
 
 def _apply(refund: Refund, *, actor, at) -> None:

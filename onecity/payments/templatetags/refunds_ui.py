@@ -19,6 +19,9 @@ def refund_sentence(refund) -> str:
         return _("%(amount)s asked for; waiting for another cashier of your unit to approve it.") % values
     if refund.state == "approved":
         return _("%(amount)s approved by %(name)s; being sent back through %(channel)s.") % values
+    if refund.state == "processing":
+        return _("%(amount)s accepted by %(channel)s, which reports the result later; until then the amount "
+                 "cannot be asked back again.") % values
     if refund.state == "rejected":
         return _("Rejected by %(name)s: %(note)s") % values
     if refund.state == "succeeded":
@@ -32,4 +35,7 @@ def refund_sentence_for_payer(refund) -> str:
     values = {"amount": yuan(refund.amount_fen), "channel": Channel(refund.attempt.channel).label}
     if refund.state == "succeeded":
         return _("Refunded %(amount)s, back to %(channel)s the way it was paid.") % values
+    if refund.state == "processing":
+        return _("A refund of %(amount)s is being processed by %(channel)s; you will get a message when it "
+                 "arrives.") % values
     return _("A refund of %(amount)s is being processed.") % values

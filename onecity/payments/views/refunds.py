@@ -86,6 +86,9 @@ def refund_decide(request, refund_id: str):
     else:
         if refund.state == "succeeded":
             messages.success(request, _("Approved. The money went back to the payer through the channel."))
+        elif refund.state == "processing":
+            messages.success(request, _("Approved. The channel accepted the refund and reports its result later; "
+                                        "it shows as processing until then."))
         elif refund.state == "failed":
             messages.error(request, _("Approved, but the channel did not refund it (%(code)s). Nothing else "
                                       "changed.") % {"code": refund.failure_code})

@@ -34,8 +34,8 @@ def _bill_context(request, bill, *, error: str = ""):
     context = {"bill": bill, "events": bill_events(bill=bill), "attempts": bill_attempts(bill=bill),
                "payable": bill.state in workflow.PAYABLE_STATES, "channels": Channel.choices,
                "idem": new_public_id(), "error": error,
-               # what reaches the payer: refunds approved (on their way) or done
-               "refunds": [r for r in bill_refunds(bill=bill) if r.state in ("approved", "succeeded")]}
+               # what reaches the payer: refunds approved or processing at the channel (on their way) or done
+               "refunds": [r for r in bill_refunds(bill=bill) if r.state in ("approved", "processing", "succeeded")]}
     if context["payable"]:
         issued = code_dynamic_issue(actor=request.user, bill_id=bill.public_id)
         context.update(code=issued, qr=qr_svg(issued.url, title=bill.title))
