@@ -79,6 +79,12 @@ def _digest_hex(fields: Mapping[str, str]) -> bytes:
     return hashlib.sha256(signing_string(fields).encode("utf-8")).hexdigest().encode("ascii")
 
 
+#: signing certificates already proven to chain to (root, intermediate), by their PEM text: the
+#: chain's signatures never change, so each is checked once per process; the validity dates, the
+#: issuer's CA flag and the subject are checked on every notification
+_chained: dict[tuple[x509.Certificate, x509.Certificate, str], x509.Certificate] = {}
+
+
 class UnionpayVerifier:
     """Verifies back notifications for one merchant (merId) against UnionPay's CA chain."""
 
@@ -93,15 +99,20 @@ class UnionpayVerifier:
     def signing_certificate(self, pem: str, *, now: datetime | None = None) -> x509.Certificate:
         """The certificate in signPubKeyCert, once it is proven to be UnionPay's (step 1)."""
         now = now or timezone.now()
-        try:
-            cert = x509.load_pem_x509_certificate(pem.encode("ascii"))
-        except ValueError:
-            raise _bad_certificate(_("signPubKeyCert is not a PEM certificate")) from None
-        try:
-            cert.verify_directly_issued_by(self.middle)
-            self.middle.verify_directly_issued_by(self.root)
-        except (ValueError, TypeError, InvalidSignature):
-            raise _bad_certificate(_("it does not chain to UnionPay's root certificate")) from None
+        cert = _chained.get((self.root, self.middle, pem))
+        if cert is None:
+            try:
+                cert = x509.load_pem_x509_certificate(pem.encode("ascii"))
+            except ValueError:
+                raise _bad_certificate(_("signPubKeyCert is not a PEM certificate")) from None
+            try:
+                cert.verify_directly_issued_by(self.middle)
+                self.middle.verify_directly_issued_by(self.root)
+            except (ValueError, TypeError, InvalidSignature):
+                raise _bad_certificate(_("it does not chain to UnionPay's root certificate")) from None
+            if len(_chained) >= 64:  # a handful of signing certificates are in use at a time
+                _chained.clear()
+            _chained[(self.root, self.middle, pem)] = cert
         for c in (cert, self.middle):
             if not c.not_valid_before_utc <= now <= c.not_valid_after_utc:
                 raise _bad_certificate(_("it is not valid at this time"))
