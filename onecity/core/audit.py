@@ -1,4 +1,5 @@
-"""audit_record: the one way to write an audit row (call it inside the service's transaction)."""
+"""audit_record (one row) and audit_record_many (a batch of rows made by audit_event): the one way
+to write audit rows. Call them inside the service's transaction."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from onecity.core.masking import mask_text
 from onecity.core.models import AuditEvent
 
 
-def audit_record(*, actor, action: str, subject_user=None, object_type: str = "", object_id: str = "",
-                 reason: str = "", ip: str | None = None, detail: dict[str, Any] | None = None) -> AuditEvent:
-    return AuditEvent.objects.create(
+def audit_event(*, actor, action: str, subject_user=None, object_type: str = "", object_id: str = "",
+                reason: str = "", ip: str | None = None, detail: dict[str, Any] | None = None) -> AuditEvent:
+    """The row `audit_record` writes, not yet saved (masked the same way): for `audit_record_many`."""
+    return AuditEvent(
         actor=actor if getattr(actor, "pk", None) else None,
         action=action,
         subject_user=subject_user,
@@ -20,6 +22,18 @@ def audit_record(*, actor, action: str, subject_user=None, object_type: str = ""
         ip=ip or None,
         detail={k: mask_text(v) if isinstance(v, str) else v for k, v in (detail or {}).items()},
     )
+
+
+def audit_record(**fields) -> AuditEvent:
+    """Write one audit row; keyword arguments as `audit_event`."""
+    event = audit_event(**fields)
+    event.save(force_insert=True)
+    return event
+
+
+def audit_record_many(events: list[AuditEvent]) -> None:
+    """Write rows made by `audit_event` in one INSERT (a batch service's audit trail)."""
+    AuditEvent.objects.bulk_create(events)
 
 
 def client_ip(request) -> str | None:
