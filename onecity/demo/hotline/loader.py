@@ -10,8 +10,11 @@
    services with the clock set to each step's moment, so tracking numbers, deadlines, events and
    states are what the platform would have recorded. Messages of the past are not sent. The
    newest requests stop in every open state; older ones end closed, answered directly, not
-   accepted or merged; a few were returned, sent back for redo or handled late. Skipped when
-   the database already holds requests (a second run adds nothing);
+   accepted or merged; a few were returned, sent back for redo or handled late. About 2% were
+   closed and then reopened by the resident within the reopen window (HOTLINE_REOPEN_DAYS),
+   dispatched again, handled again and closed; a few more (water, power or gas that failed
+   again) were reopened in the last two days and are being handled again, stopped in an open
+   state. Skipped when the database already holds requests (a second run adds nothing);
 4. bursts (data/bursts.json): in the last days several residents of one district report the
    same matter (a residential compound without water, night-time construction noise, a broken
    lift, a collapsed road), so the duplicate suggestions and the hot-spot page have something
@@ -221,6 +224,19 @@ STOP_AGE = {S.REGISTERED: (0.02, 0.3), S.ACCEPTED: (0.05, 0.5), S.DISPATCHED: (0
 #: (path, returned, redo) of the first plans
 FORCED = (("rejected", False, False), ("answered", False, False), ("merged", False, False),
           ("closed", True, False), ("closed", False, True))
+#: reopened requests: the share of all requests reopened, handled again and closed (filed at least
+#: REOPEN_MIN_AGE_DAYS ago: two rounds of handling of up to 15 working days each and the reopening
+#: in between fit, holidays included); how many are reopened in the last days and stop in one of
+#: REOPEN_OPEN_STOPS (filed REOPEN_OPEN_AGE days ago: a utility's first round of 24 hours is over)
+REOPEN_SHARE = 0.02
+REOPEN_MIN_AGE_DAYS = 90
+REOPEN_OPEN = 4
+REOPEN_OPEN_STOPS = (S.IN_PROGRESS, S.DISPATCHED, S.SIGNED, S.ACCEPTED)
+REOPEN_OPEN_AGE = (6.5, 10)
+REOPEN_REASONS = ("问题没有彻底解决，过了几天又出现了，请再处理一下。", "答复说已经整改，但现场情况没有变化，申请重新办理。",
+                  "承办单位答应的事情到现在还没有落实，请重新处理。")
+REOPEN_OPEN_REASON = "前几天修好后又出现同样的故障，请再派人来处理。"
+REOPEN_NOTE = "市民申请重办，请承办单位重新核实处理。"
 PHONE_PREFIXES = ("135", "137", "138", "139", "150", "152", "158", "159", "177", "186", "188", "189", "199")
 
 
@@ -293,6 +309,9 @@ class _Plan:
     satisfaction: str = Satisfaction.SATISFIED
     text: str = ""  # a burst's own text and address (else a template filled with the district's places)
     address: str = ""
+    #: "" not reopened; "closed": reopened by the resident after closing, handled again and closed;
+    #: an open state: reopened in the last days and stopped in that state of its second round
+    reopen: str = ""
 
 
 def _plans(rng: random.Random, count: int, now: dt.datetime) -> list[_Plan]:
@@ -302,7 +321,7 @@ def _plans(rng: random.Random, count: int, now: dt.datetime) -> list[_Plan]:
     districts = _districts()
     weights = [DISTRICT_WEIGHTS.get(d["region_code"], 4) for d in districts]
     n_open = max(len(OPEN_STOPS) * 2, count // 30)
-    plans = []
+    plans, ages = [], []
     for index in range(count):
         recent = index >= count - n_open
         stop = OPEN_STOPS[(index - (count - n_open)) % len(OPEN_STOPS)] if recent else ""
@@ -333,8 +352,32 @@ def _plans(rng: random.Random, count: int, now: dt.datetime) -> list[_Plan]:
         plan.satisfaction = (Satisfaction.SATISFIED if r < 0.86 else Satisfaction.BASICALLY_SATISFIED if r < 0.97
                              else Satisfaction.NOT_SATISFIED if r < 0.985 else Satisfaction.NOT_REACHED)
         plans.append(plan)
+        ages.append(days_ago)
+    _reopen_twists(plans, ages, codes, now)
     plans.sort(key=lambda p: p.at)
     return plans
+
+
+def _reopen_twists(plans: list[_Plan], ages: list[float], codes: list[str], now: dt.datetime) -> None:
+    """Choose the requests residents reopen, from the plain closed ones old enough for the
+    reopening and a second round of handling to fit long before today (so exactly these many
+    are reopened, whatever the day the demo is loaded): REOPEN_SHARE of all requests are reopened
+    within the window, handled again and closed; REOPEN_OPEN more (a utility that failed again)
+    are moved to the last days and reopened within the last two days, to stop in an open state.
+    Drawn from a random stream of their own, so the other requests' plans (dates, categories,
+    paths) stay as they were."""
+    rng = random.Random(RANDOM_SEED + 2)
+    plain = [plan for plan, age in zip(plans, ages, strict=True)
+             if plan.path == "closed" and not (plan.stop or plan.redo or plan.late) and age >= REOPEN_MIN_AGE_DAYS]
+    done = round(len(plans) * REOPEN_SHARE)
+    chosen = rng.sample(plain, min(len(plain), done + REOPEN_OPEN))
+    for plan in chosen[:done]:
+        plan.reopen = S.CLOSED
+    utilities = [code for code in codes if code.startswith("utilities")]
+    for index, plan in enumerate(chosen[done:]):
+        plan.reopen = REOPEN_OPEN_STOPS[index % len(REOPEN_OPEN_STOPS)]
+        plan.code, plan.urgent, plan.returned = rng.choice(utilities), False, False
+        plan.at = _working_moment(rng, (now - dt.timedelta(days=rng.uniform(*REOPEN_OPEN_AGE))).date())
 
 
 def _phone(rng: random.Random) -> str:
@@ -406,7 +449,10 @@ class _Replay:
             self.answers[code] = entry.answer
         return self.answers[code]
 
-    def reply_text(self, plan: _Plan, holder: Organization) -> str:
+    def reply_text(self, plan: _Plan, holder: Organization, *, again: bool = False) -> str:
+        if again:  # the second round after the resident reopened it
+            return (f"您好，您申请重办的问题已收悉。经{holder.name}再次到现场核实，{REPLIES[plan.code.split('.')[0]]}"
+                    "此前处理不到位之处，我们已督促整改，感谢您的监督。")
         return (f"您好，您反映的问题已收悉。经{holder.name}核实，{REPLIES[plan.code.split('.')[0]]}"
                 "感谢您对我们工作的支持与监督。")
 
@@ -451,44 +497,82 @@ class _Replay:
             if plan.stop == S.RETURNED:
                 return S.RETURNED
             self.later(10, 40)
-        svc.case_dispatch(actor=people.dispatcher, case_id=pid, unit=unit, category_code=plan.code)
-        if plan.stop == S.DISPATCHED:
+        state = self._handle(plan, pid, unit, bureau, quick, stop=plan.stop, satisfaction=plan.satisfaction,
+                             redo=plan.redo)
+        if not plan.reopen or state != S.CLOSED:
+            return state
+        return self._reopen(plan, pid, case.reporter, unit, bureau, quick)
+
+    def _handle(self, plan: _Plan, pid: str, unit, bureau, quick: bool, *, stop: str, satisfaction: str,
+                redo: bool = False, again: bool = False, note: str = "") -> str:
+        """派单 → [二级派单] → 签收 → 办理 → 办结回复 → [重办] → 回访 → 结案, stopping in `stop`
+        ("" = to the end); `again`: the second round after a reopening."""
+        from onecity.hotline.services import cases as svc
+
+        people = self.people
+        svc.case_dispatch(actor=people.dispatcher, case_id=pid, unit=unit, category_code=plan.code, note=note)
+        if stop == S.DISPATCHED:
             return S.DISPATCHED
         holder = unit
         if bureau is not None:
             self.later(10, 60)
             svc.case_sub_dispatch(actor=people.handlers[unit.pk], case_id=pid, subunit=bureau)
             holder = bureau
-            if plan.stop == S.SUB_DISPATCHED:
+            if stop == S.SUB_DISPATCHED:
                 return S.SUB_DISPATCHED
         handler = people.handlers[holder.pk]
         self.later(5, 30) if quick else self.later(20, 180)
         svc.case_sign(actor=handler, case_id=pid)
-        if plan.stop == S.SIGNED:
+        if stop == S.SIGNED:
             return S.SIGNED
         self.later(10, 60)
         svc.case_start(actor=handler, case_id=pid)
-        if plan.stop == S.IN_PROGRESS:
+        if stop == S.IN_PROGRESS:
             return S.IN_PROGRESS
-        self._reply(plan, handler, pid)
-        if plan.stop == S.REPLIED:
+        self._reply(plan, handler, pid, again=again)
+        if stop == S.REPLIED:
             return S.REPLIED
-        if plan.redo:
+        if redo:
             self.later(60, 600)
             svc.case_visit(actor=people.operator, case_id=pid, satisfaction=Satisfaction.NOT_SATISFIED,
                            note="问题仍未解决")
             self.later(30, 240)
             svc.case_redo(actor=people.dispatcher, case_id=pid, reason=REDO_REASON)
-            self._reply(plan, handler, pid)
+            self._reply(plan, handler, pid, again=again)
         self.later(60, 1440)
-        svc.case_visit(actor=people.operator, case_id=pid, satisfaction=plan.satisfaction)
-        if plan.stop == S.VISITED:
+        svc.case_visit(actor=people.operator, case_id=pid, satisfaction=satisfaction)
+        if stop == S.VISITED:
             return S.VISITED
         self.later(10, 240)
-        closer = people.supervisor if plan.satisfaction == Satisfaction.NOT_SATISFIED else people.operator
+        closer = people.supervisor if satisfaction == Satisfaction.NOT_SATISFIED else people.operator
         return svc.case_close(actor=closer, case_id=pid).state
 
-    def _reply(self, plan: _Plan, handler, pid: str) -> None:
+    def _reopen(self, plan: _Plan, pid: str, reporter, unit, bureau, quick: bool) -> str:
+        """The resident reopens the closed request within the reopen window (`plan.reopen` closed:
+        12 hours to 12 days after closing; else within the last two days), with the real service:
+        in the app when they filed it there, else by phoning the hotline, whose operator reopens it
+        for them. Then it is dispatched to the same unit and handled again."""
+        from onecity.hotline.services import cases as svc
+
+        people, rng = self.people, self.rng
+        if plan.reopen == S.CLOSED:
+            self.later(12 * 60, 12 * 24 * 60)
+            reason = rng.choice(REOPEN_REASONS)
+        else:
+            self.clock.now = max(self.clock.now + dt.timedelta(hours=2),
+                                 self.end - dt.timedelta(hours=rng.uniform(2, 48)))
+            if self.clock.now > self.end:
+                raise _Stopped
+            reason = REOPEN_OPEN_REASON
+        svc.case_reopen(actor=reporter or people.operator, case_id=pid, reason=reason)
+        if plan.reopen == S.ACCEPTED:
+            return S.ACCEPTED
+        self.later(5, 15) if quick else self.later(10, 50)
+        satisfaction = Satisfaction.SATISFIED if rng.random() < 0.8 else Satisfaction.BASICALLY_SATISFIED
+        return self._handle(plan, pid, unit, bureau, quick, stop="" if plan.reopen == S.CLOSED else plan.reopen,
+                            satisfaction=satisfaction, again=True, note=REOPEN_NOTE)
+
+    def _reply(self, plan: _Plan, handler, pid: str, *, again: bool = False) -> None:
         from onecity.hotline.services import cases as svc
 
         due = Case.objects.values_list("handle_due_at", flat=True).get(public_id=pid)
@@ -499,15 +583,16 @@ class _Replay:
             self.clock.now += dt.timedelta(seconds=max(600.0, self.rng.uniform(0.1, 0.8) * span))
         if self.clock.now > self.end:
             raise _Stopped
-        svc.case_reply(actor=handler, case_id=pid, reply=self.reply_text(plan, handler.organization))
+        svc.case_reply(actor=handler, case_id=pid, reply=self.reply_text(plan, handler.organization, again=again))
 
 
 class _Bulk:
     """The plain closed requests of the past (registered → accepted → dispatched → [second-level]
     → signed → handled → replied → visited → closed, nothing unusual) written in bulk: the same
     fields, event rows and deadlines (deadlines.py, the working-day calendar) the services record,
-    without a round of queries per step. Every request with a twist, and every fifth plain one,
-    goes through the services instead (_Replay)."""
+    without a round of queries per step. Every request with a twist (the reopened ones take the
+    plain path through the services twice), every tenth answered one and every fortieth plain
+    one go through the services instead (_Replay)."""
 
     def __init__(self, replay: _Replay):
         self.replay = replay
@@ -640,8 +725,9 @@ class _Bulk:
 def _bulk_eligible(plan: _Plan, index: int, now: dt.datetime) -> bool:
     if plan.path == "answered":
         return index % 10 != 0
-    return (plan.path == "closed" and not (plan.stop or plan.returned or plan.redo or plan.late or plan.urgent)
-            and plan.at < now - dt.timedelta(days=6) and index % 20 != 0)
+    return (plan.path == "closed"
+            and not (plan.stop or plan.returned or plan.redo or plan.late or plan.urgent or plan.reopen)
+            and plan.at < now - dt.timedelta(days=6) and index % 40 != 0)
 
 
 def _people(handlers: dict) -> _People:

@@ -9,7 +9,10 @@ import io
 import pytest
 from django.core.management import call_command
 from django.db.models import Count, F
+from django.utils import timezone
 
+from onecity.analytics.models import CITY
+from onecity.analytics.selectors import hotline_stats_totals
 from onecity.demo import seeding
 from onecity.demo.hotline import loader
 from onecity.hotline.enums import Action, CaseState
@@ -23,6 +26,7 @@ from onecity.hotline.models import (
     TimeLimitRule,
 )
 from onecity.hotline.selectors import route_unit_id_for
+from onecity.hotline.services.cases import reopen_window
 from onecity.hotline.services.classifier_versions import active_model
 from onecity.identity.enums import OrganizationKind, Role
 from onecity.identity.models import Organization, StaffRole, User
@@ -106,6 +110,35 @@ def test_demo_hotline_in_every_state_and_seeding_twice_changes_nothing():
     satisfied = visited.filter(satisfaction__in=["satisfied", "basically_satisfied"]).count()
     assert satisfied / visited.count() >= 0.95
     assert closed.filter(replied_at__gt=F("handle_due_at")).count() / closed.count() <= 0.05
+
+    # residents reopened a few closed requests within the window (the reopen service and its
+    # events): most were dispatched again, handled again and closed; four are being handled again
+    reopened = Case.objects.filter(reopened_count__gt=0)
+    assert round(seeding.SMALL.hotline_cases * loader.REOPEN_SHARE) == 3 and loader.REOPEN_OPEN == 4
+    assert reopened.count() == reopened.filter(reopened_count=1).count() == 7
+    assert dict(reopened.values_list("state").annotate(n=Count("id"))) == {
+        CaseState.CLOSED: 3, CaseState.ACCEPTED: 1, CaseState.DISPATCHED: 1, CaseState.SIGNED: 1,
+        CaseState.IN_PROGRESS: 1}
+    window = reopen_window()
+    for case in reopened.select_related("reporter").prefetch_related("events"):
+        events = list(case.events.all())
+        assert [e.at for e in events] == sorted(e.at for e in events)
+        [reopen] = [e for e in events if e.action == Action.REOPEN]
+        before = events[events.index(reopen) - 1]
+        assert (before.action, reopen.from_state, reopen.to_state) == (Action.CLOSE, CaseState.CLOSED,
+                                                                       CaseState.ACCEPTED)
+        assert before.at < reopen.at <= before.at + window
+        # by the resident in the app, or by the operator the resident phoned
+        assert reopen.actor_id == (case.reporter_id or User.objects.get(username="operator").pk)
+        assert [e.to_state for e in events if e.to_state][-1] == case.state
+        if case.state == CaseState.CLOSED:
+            assert case.closed_at > reopen.at and case.replied_at > reopen.at and case.satisfaction
+            assert [e.action for e in events].count(Action.REPLY) == 2
+    # the statistics read model counts them: the reopen rate is no longer zero
+    first, last = Case.objects.earliest("created_at").created_at, Case.objects.latest("created_at").created_at
+    totals = hotline_stats_totals(scope=CITY, start=timezone.localdate(first), end=timezone.localdate(last))
+    assert totals.reopened == 7
+    assert totals.reopen_rate == 7 / Case.objects.exclude(state=CaseState.MERGED).count()
 
     # each unit that gets requests has a handler
     for unit_id in set(DispatchRoute.objects.values_list("unit_id", flat=True)):
