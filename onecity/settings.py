@@ -7,6 +7,7 @@ ONECITY_DEBUG           "1" for debug pages (never in production)
 ONECITY_ALLOWED_HOSTS   comma-separated host names
 ONECITY_BASE_URL        public origin, e.g. https://city.example.gov.cn (OIDC issuer, QR URLs)
 DATABASE_URL            e.g. postgres://user@host:5432/onecity; default: SQLite file under var/
+ONECITY_DB_CONN_MAX_AGE seconds a database connection is kept between requests (default 300; 0: one per request)
 REDIS_URL               e.g. redis://127.0.0.1:6379/0; switches the task queue and the cache to Redis
 ONECITY_VAR_DIR         where the SQLite database, keys, uploads and the queue live (default ./var)
 ONECITY_FIELD_KEYS      comma-separated Fernet keys for personal data; the first encrypts, all decrypt
@@ -120,7 +121,10 @@ TEMPLATES = [
 SQLITE_PATH = VAR_DIR / "onecity.sqlite3"
 DATABASES = {
     "default": dj_database_url.parse(
-        env("DATABASE_URL", f"sqlite:///{SQLITE_PATH}"), conn_max_age=0, conn_health_checks=True
+        env("DATABASE_URL", f"sqlite:///{SQLITE_PATH}"), conn_health_checks=True,
+        # each web thread and worker keeps its connection between requests (opening one costs a
+        # PostgreSQL handshake, or SQLite's file open and PRAGMAs, on every request otherwise)
+        conn_max_age=int(env("ONECITY_DB_CONN_MAX_AGE", "300")),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -149,13 +153,16 @@ else:
     }
 
 HUEY_IMMEDIATE = env_bool("ONECITY_HUEY_IMMEDIATE")
+# an idle consumer looks for work every half second at most (huey's default backs off to 10 s):
+# a paid notification is applied, and a resident's message sent, within about a second
+_HUEY_CONSUMER = {"workers": 2, "worker_type": "thread", "initial_delay": 0.05, "max_delay": 0.5}
 if REDIS_URL:
     HUEY = {
         "huey_class": "huey.PriorityRedisHuey",
         "name": "onecity",
         "url": REDIS_URL,
         "immediate": HUEY_IMMEDIATE,
-        "consumer": {"workers": 2, "worker_type": "thread"},
+        "consumer": _HUEY_CONSUMER,
     }
 else:
     HUEY = {
@@ -163,7 +170,7 @@ else:
         "name": "onecity",
         "filename": str(VAR_DIR / "huey.sqlite3"),
         "immediate": HUEY_IMMEDIATE,
-        "consumer": {"workers": 2, "worker_type": "thread"},
+        "consumer": _HUEY_CONSUMER,
     }
 
 # --- auth ------------------------------------------------------------------------------------
