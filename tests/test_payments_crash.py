@@ -13,11 +13,14 @@ subprocess against that instance: this file run as a script (`python test_paymen
                four channels in turn); each channel's sandbox signs the "paid" notification of
                each attempt (written to a JSON file); the first one is also stored raw and left
                unprocessed, as a crash between storing and processing leaves it
-    serve      `onecity serve` (gunicorn, 2 workers × 4 threads) in its own process group
+    serve      `onecity serve` (gunicorn, 2 workers × 4 threads) in its own process group, and
+               `onecity worker` (the task queue's consumer, which applies the verified
+               notifications the endpoint stored) in the same group
     storm      8 threads POST the notifications; once a third are acknowledged the whole
-               process group gets SIGKILL, mid-request for some
-    restart    `onecity serve` again (on a fresh port: the old one may still hold TIME_WAIT
-               connections), every notification POSTed again, all acknowledged
+               process group gets SIGKILL, mid-request for some and mid-batch for the applier
+    restart    `onecity serve` and `onecity worker` again (on a fresh port: the old one may
+               still hold TIME_WAIT connections), every notification POSTed again, all
+               acknowledged
     reprocess  notifications_process_pending for every row still `received`
     check      bills, attempts, notification rows; `onecity ledger verify`
 
@@ -31,6 +34,7 @@ import base64
 import contextlib
 import json
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -154,8 +158,11 @@ def _ready(proc: subprocess.Popen, port: int, log: Path) -> None:
 def _server(env: dict[str, str], port: int) -> Iterator[subprocess.Popen]:
     log = Path(env["ONECITY_VAR_DIR"]) / f"serve-{port}.log"
     with open(log, "w") as out:
-        proc = subprocess.Popen([ONECITY, "serve", "--port", str(port), "--workers", "2", "--no-collectstatic"],
-                                env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        # the applier (a task queue consumer) lives and dies with the server: one process group
+        command = f"{shlex.quote(ONECITY)} worker & exec {shlex.quote(ONECITY)} serve --port {port} --workers 2 " \
+                  "--no-collectstatic"
+        proc = subprocess.Popen(["/bin/sh", "-c", command], env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
         try:
             _ready(proc, port, log)
             yield proc
@@ -245,8 +252,8 @@ def test_server_killed_mid_storm_then_redelivery_pays_every_bill_once(engine):
         _step(env, "seed", str(BILLS), str(signed_path))
         signed = json.loads(signed_path.read_text())
 
-        with _server(env, _free_port()) as first:
-            port = first.args[3]
+        port = _free_port()
+        with _server(env, port) as first:
             acknowledged, errors = _deliver(f"http://127.0.0.1:{port}", signed, stop_after=BILLS // 3,
                                             on_stop=lambda: os.killpg(first.pid, signal.SIGKILL))
             assert first.wait(timeout=30) == -signal.SIGKILL
@@ -254,8 +261,9 @@ def test_server_killed_mid_storm_then_redelivery_pays_every_bill_once(engine):
         assert BILLS // 3 <= len(acknowledged) < BILLS
         assert errors == BILLS - len(acknowledged)
 
-        with _server(env, _free_port()) as second:
-            acknowledged_again, errors_again = _deliver(f"http://127.0.0.1:{second.args[3]}", signed)
+        port = _free_port()
+        with _server(env, port):
+            acknowledged_again, errors_again = _deliver(f"http://127.0.0.1:{port}", signed)
         assert (len(acknowledged_again), errors_again) == (BILLS, 0)
 
         reprocessed = json.loads(_step(env, "reprocess"))["reprocessed"]

@@ -299,9 +299,11 @@ class ChannelNotification(models.Model):
     """A notification (callback) from a payment channel, stored raw before anything is done
     with it, then marked with the outcome of verification and processing. A channel's answer to
     our trade query is stored and processed the same way (`source` = query). Once verified, the
-    trade it reports is copied out (`dedupe_key`, `status`, `out_trade_no`, `amount_fen`); one
-    processed row per dedupe key (constraint): redeliveries become `duplicate`. A refund
-    notification of one of our refunds is `kind` refund, names the `refund`, and its `status` and
+    trade it reports is copied out (`dedupe_key`, `status`, `out_trade_no`, `amount_fen`,
+    `channel_trade_no`, `paid_at`, `payer_account_masked`: what the applier needs, so that it does
+    not verify the stored bytes again); one processed row per dedupe key (constraint):
+    redeliveries become `duplicate`. A refund notification is `kind` refund (the applier reads
+    it from the stored bytes again); one of our refunds' names the `refund`, and its `status` and
     `amount_fen` are the refund's (channels.RefundStatus, the refunded amount)."""
 
     public_id = models.CharField(max_length=26, unique=True, default=new_public_id, editable=False)
@@ -321,6 +323,8 @@ class ChannelNotification(models.Model):
     result = models.CharField(max_length=16, choices=NotificationResult.choices, default=NotificationResult.RECEIVED)
     result_detail = models.CharField(max_length=300, blank=True)
     channel_trade_no = models.CharField(max_length=64, blank=True, db_index=True)
+    paid_at = models.DateTimeField(null=True, blank=True)  # when the payer paid, as the channel says
+    payer_account_masked = models.CharField(max_length=40, blank=True)
     attempt = models.ForeignKey(PaymentAttempt, null=True, blank=True, on_delete=models.PROTECT,
                                 related_name="notifications")
     refund = models.ForeignKey("Refund", null=True, blank=True, on_delete=models.PROTECT, related_name="notifications")

@@ -6,14 +6,37 @@ import datetime as dt
 
 from django.utils import timezone
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task, lock_task
+from huey.contrib.djhuey import HUEY, db_periodic_task, db_task, lock_task
 
 from onecity.payments.channels.base import CHINA
 from onecity.payments.services.attempts import attempts_expire
 from onecity.payments.services.bills import bills_mark_overdue
-from onecity.payments.services.notifications import attempts_query_channel, notifications_process_pending
+from onecity.payments.services.notifications import (
+    attempts_query_channel,
+    notifications_apply,
+    notifications_process_pending,
+)
 from onecity.payments.services.refunds import refunds_query_channel
 from onecity.payments.services.settlement import settlement_run
+
+#: set while an applier run is queued and has not started: the notify endpoint queues one only
+#: when it is not set, so a storm of notifications queues a handful of runs, not one per row
+_APPLY_QUEUED = "payments:notifications-apply-queued"
+
+
+def notifications_apply_soon() -> None:
+    """Called by the notify endpoint after it stored a verified row (committed): make sure an
+    applier run will start after this moment. The run clears the flag before it looks for rows,
+    so a row stored while a run is under way is found by that run or by the next one."""
+    if HUEY.put_if_empty(_APPLY_QUEUED, "1"):
+        notifications_apply_task()
+
+
+@db_task()
+def notifications_apply_task() -> int:
+    """Apply the verified notifications waiting (services.notifications.notifications_apply)."""
+    HUEY.get(_APPLY_QUEUED)  # reads and clears the flag
+    return notifications_apply()
 
 
 @db_periodic_task(crontab(minute="*"))

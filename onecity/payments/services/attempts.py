@@ -3,6 +3,8 @@
     attempt_create  → created   (checks the amount against the bill; supersedes an open attempt)
     attempt_submit  → pending   (the order was placed with the channel)
     attempt_mark_succeeded / attempt_mark_failed / attempt_cancel / attempts_expire
+    success_problem + attempts_record_successes   what attempt_mark_succeeded does, for a batch
+                                                  (the notification applier, services/notifications.py)
 
 All idempotent: replaying a call that already took effect returns the same attempt. Amounts are
 integer fen; a succeeded attempt adds to the bill's paid_fen, never beyond its amount (what a
@@ -13,22 +15,26 @@ and is posted to the ledger in the same transaction (`_ledger_post`).
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from onecity.core.audit import audit_record
+from onecity.core.audit import audit_event, audit_record, audit_record_many
+from onecity.core.bulk import update_rows
 from onecity.core.errors import ApplicationError, NotFound
 from onecity.core.masking import mask_text
+from onecity.core.money import fen_text
 from onecity.identity.access import is_citizen
+from onecity.ledger.dto import TransferRow
 from onecity.ledger.enums import AccountKind
-from onecity.ledger.services import account_open, transfer_post
+from onecity.ledger.services import account_open, transfers_post_bulk
 from onecity.payments import workflow
 from onecity.payments.access import access_bill_by_id
 from onecity.payments.enums import AttemptState, Channel, CodeKind, FailureCode
 from onecity.payments.models import Bill, PartnerClient, PaymentAttempt, PaymentCode
-from onecity.payments.services.bills import bill_apply_payment
+from onecity.payments.services.bills import bills_apply_payments
 from onecity.payments.services.codes import code_check
 from onecity.payments.services.common import (
     MAX_FEN,
@@ -189,67 +195,122 @@ def attempt_submit(*, attempt_id: str, channel_trade_no: str = "", actor=None) -
     return attempt
 
 
+@dataclass(frozen=True, slots=True)
+class Success:
+    """A channel's word that it collected `amount_fen` for `attempt` (read, with its payee, in the
+    caller's transaction: SELECT … FOR UPDATE on PostgreSQL, under the write lock on SQLite)."""
+
+    attempt: PaymentAttempt
+    amount_fen: int
+    channel_trade_no: str = ""
+    payer_account_masked: str = ""
+    at: dt.datetime | None = None
+
+
+def success_problem(success: Success) -> ApplicationError | None:
+    """Why a reported success cannot be recorded: another amount (422 `amount_mismatch`), an
+    attempt already succeeded under another trade number, or a state that cannot succeed. None
+    when it can — or when it is a replay of the recorded success, which records nothing."""
+    attempt = success.attempt
+    if success.amount_fen != attempt.amount_fen:
+        return ApplicationError(_("The channel reported ¥%(got)s but the payment was for ¥%(want)s.")
+                                % {"got": fen_text(success.amount_fen, grouping=True),
+                                   "want": fen_text(attempt.amount_fen, grouping=True)},
+                                code="amount_mismatch", status=422)
+    if attempt.state == A.SUCCEEDED:
+        if success.channel_trade_no and attempt.channel_trade_no \
+                and success.channel_trade_no[:64] != attempt.channel_trade_no:
+            return ApplicationError(_("This payment was already recorded with another trade number."),
+                                    code="trade_no_mismatch", status=409)
+        return None
+    if not workflow.attempt_can("succeed", attempt.state):
+        return _state_error(attempt)
+    return None
+
+
+def attempts_record_successes(successes: list[Success], *, actor=None) -> None:
+    """Record successes that `success_problem` passed, inside the caller's transaction, for a
+    batch as for one: attempts succeeded, bills paid (bills_apply_payments), what a bill could
+    not absorb kept as the attempt's excess, the ledger posted in one bulk call, one audit row
+    each. Replays of a recorded success are skipped. The attempts' objects are updated too."""
+    attempts = [success.attempt for success in successes if success.attempt.state != A.SUCCEEDED]
+    if not attempts:
+        return
+    now = timezone.now()
+    for success in successes:
+        attempt = success.attempt
+        if attempt.state == A.SUCCEEDED:
+            continue
+        attempt.state, attempt.finished_at, attempt.failure_code, attempt.updated_at = (
+            A.SUCCEEDED, success.at or now, "", now)
+        if success.channel_trade_no:
+            attempt.channel_trade_no = success.channel_trade_no[:64]
+        if success.payer_account_masked:
+            attempt.payer_account_masked = mask_text(success.payer_account_masked)[:40]
+    on_bills = [attempt for attempt in attempts if attempt.bill_id]
+    applied = bills_apply_payments([(attempt.bill_id, attempt.amount_fen, attempt, attempt.finished_at)
+                                    for attempt in on_bills])
+    for attempt, absorbed in zip(on_bills, applied, strict=True):
+        attempt.excess_fen = attempt.amount_fen - absorbed
+    update_rows(PaymentAttempt, ["state", "finished_at", "failure_code", "updated_at", "channel_trade_no",
+                                 "payer_account_masked", "excess_fen"],
+                [(a.pk, a.state, a.finished_at, a.failure_code, a.updated_at, a.channel_trade_no,
+                  a.payer_account_masked, a.excess_fen) for a in attempts])
+    _ledger_post(attempts)
+    audit_record_many([audit_event(actor=actor, action="payments.attempt_succeeded", object_type="payment_attempt",
+                                   object_id=attempt.public_id,
+                                   detail={"amount_fen": attempt.amount_fen, "excess_fen": attempt.excess_fen,
+                                           "channel": attempt.channel})
+                       for attempt in attempts])
+
+
 @transaction.atomic
 def attempt_mark_succeeded(*, attempt_id: str, amount_fen: int, channel_trade_no: str = "",
                            payer_account_masked: str = "", actor=None, at: dt.datetime | None = None
                            ) -> PaymentAttempt:
     """The channel says the money arrived. `amount_fen` must equal the attempt's amount (else
     422 `amount_mismatch` and nothing changes). Replays of a recorded success return it."""
-    attempt = PaymentAttempt.objects.select_related("payee").filter(public_id=attempt_id).first()
+    attempt = PaymentAttempt.objects.select_for_update(of=("self",)).select_related("payee").filter(
+        public_id=attempt_id).first()
     if attempt is None:
         raise NotFound()
-    if amount_fen != attempt.amount_fen:
-        raise ApplicationError(_("The channel reported ¥%(got)s but the payment was for ¥%(want)s.")
-                               % {"got": f"{amount_fen / 100:,.2f}", "want": f"{attempt.amount_fen / 100:,.2f}"},
-                               code="amount_mismatch", status=422)
-    if attempt.state == A.SUCCEEDED:
-        if channel_trade_no and attempt.channel_trade_no and channel_trade_no != attempt.channel_trade_no:
-            raise ApplicationError(_("This payment was already recorded with another trade number."),
-                                   code="trade_no_mismatch", status=409)
-        return attempt
-    now = timezone.now()
-    at = at or now
-    fields = {"finished_at": at, "failure_code": "", "updated_at": now}
-    if channel_trade_no:
-        fields["channel_trade_no"] = channel_trade_no[:64]
-    if payer_account_masked:
-        fields["payer_account_masked"] = mask_text(payer_account_masked)[:40]
-    if not workflow.attempt_can("succeed", attempt.state):
-        raise _state_error(attempt)
-    # the conditional UPDATE of _transition, on the row read above (one read, not three: a hot path)
-    if not PaymentAttempt.objects.filter(pk=attempt.pk, state=attempt.state).update(state=A.SUCCEEDED, **fields):
-        raise _state_conflict()
-    attempt.state = A.SUCCEEDED
-    for name, value in fields.items():
-        setattr(attempt, name, value)
-    if attempt.bill_id:
-        applied = bill_apply_payment(bill_pk=attempt.bill_id, amount_fen=attempt.amount_fen, attempt=attempt, at=at)
-        if applied < attempt.amount_fen:
-            attempt.excess_fen = attempt.amount_fen - applied
-            PaymentAttempt.objects.filter(pk=attempt.pk).update(excess_fen=attempt.excess_fen)
-    _ledger_post(attempt)
-    audit_record(actor=actor, action="payments.attempt_succeeded", object_type="payment_attempt",
-                 object_id=attempt.public_id,
-                 detail={"amount_fen": attempt.amount_fen, "excess_fen": attempt.excess_fen,
-                         "channel": attempt.channel})
+    success = Success(attempt, amount_fen, channel_trade_no, payer_account_masked, at)
+    problem = success_problem(success)
+    if problem is not None:
+        raise problem
+    attempts_record_successes([success], actor=actor)
     return attempt
 
 
-def _ledger_post(attempt: PaymentAttempt) -> None:
-    """The money a succeeded attempt brought, in the ledger (same transaction, idempotent by
-    transfer id): the channel owes it (channel clearing, debit); what the bill absorbed is owed
-    to the payee (payee payable, credit); what it could not absorb waits in suspense for its
-    refund. Transfer ids: "pay:<attempt public id>" and "pay:<attempt public id>:excess"."""
-    memo = f"{attempt.channel} {attempt.channel_trade_no}"[:200]
-    clearing = (AccountKind.CHANNEL_CLEARING, f"channel:{attempt.channel}")
-    applied = attempt.amount_fen - attempt.excess_fen
-    if applied:
-        _post(transfer_id=f"pay:{attempt.public_id}", debit=clearing,
-              credit=(AccountKind.PAYEE_PAYABLE, f"org:{attempt.payee.public_id}"), amount=applied, code="payment",
-              memo=memo)
-    if attempt.excess_fen:
-        _post(transfer_id=f"pay:{attempt.public_id}:excess", debit=clearing, credit=(AccountKind.SUSPENSE, "platform"),
-              amount=attempt.excess_fen, code="payment_excess", memo=memo)
+def _ledger_post(attempts: list[PaymentAttempt]) -> None:
+    """The money succeeded attempts brought, in the ledger (same transaction, one bulk call,
+    idempotent by transfer id): the channel owes it (channel clearing, debit); what the bill
+    absorbed is owed to the payee (payee payable, credit); what it could not absorb waits in
+    suspense for its refund. Transfer ids: "pay:<attempt public id>" and "pay:<attempt public id>:excess"."""
+    def rows() -> list[TransferRow]:
+        out = []
+        for attempt in attempts:
+            memo = f"{attempt.channel} {attempt.channel_trade_no}"[:200]
+            clearing = _account_id(AccountKind.CHANNEL_CLEARING, f"channel:{attempt.channel}")
+            applied = attempt.amount_fen - attempt.excess_fen
+            if applied:
+                out.append(TransferRow(f"pay:{attempt.public_id}", clearing,
+                                       _account_id(AccountKind.PAYEE_PAYABLE, f"org:{attempt.payee.public_id}"),
+                                       applied, "payment", memo))
+            if attempt.excess_fen:
+                out.append(TransferRow(f"pay:{attempt.public_id}:excess", clearing,
+                                       _account_id(AccountKind.SUSPENSE, "platform"), attempt.excess_fen,
+                                       "payment_excess", memo))
+        return out
+
+    try:
+        transfers_post_bulk(rows())
+    except ApplicationError as exc:
+        if exc.code != "account_not_found":
+            raise
+        # a remembered account was opened in a transaction that was rolled back: open it again
+        _ledger_accounts.clear()
+        transfers_post_bulk(rows())
 
 
 #: ledger account public ids by (kind, owner), per process: an account, once open, keeps its id
@@ -261,21 +322,6 @@ def _account_id(kind: str, owner: str) -> str:
     if key not in _ledger_accounts:
         _ledger_accounts[key] = account_open(kind=kind, owner=owner).public_id
     return _ledger_accounts[key]
-
-
-def _post(*, transfer_id: str, debit: tuple[str, str], credit: tuple[str, str], amount: int, code: str,
-          memo: str) -> None:
-    try:
-        transfer_post(transfer_id=transfer_id, debit=_account_id(*debit), credit=_account_id(*credit), amount=amount,
-                      code=code, memo=memo)
-    except ApplicationError as exc:
-        if exc.code != "account_not_found":
-            raise
-        # a remembered account was opened in a transaction that was rolled back: open it again
-        _ledger_accounts.pop(debit, None)
-        _ledger_accounts.pop(credit, None)
-        transfer_post(transfer_id=transfer_id, debit=_account_id(*debit), credit=_account_id(*credit), amount=amount,
-                      code=code, memo=memo)
 
 
 @transaction.atomic

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from onecity.core.audit import audit_record
+from onecity.core.bulk import update_rows
 from onecity.core.crypto import lookup_hash
 from onecity.core.errors import ApplicationError, NotFound, PermissionDenied
 from onecity.core.masking import mask_id_number, mask_name, mask_phone
@@ -304,19 +305,28 @@ def bills_mark_overdue(*, today: dt.date | None = None) -> int:
     return changed
 
 
-def bill_apply_payment(*, bill_pk: int, amount_fen: int, attempt: PaymentAttempt, at: dt.datetime) -> int:
-    """Add received money to a bill (inside the caller's transaction, bill locked here): returns the
-    part the bill absorbed; the rest (bill closed or already paid meanwhile) is excess."""
-    bill = bill_locked(bill_pk)
-    if bill.state not in workflow.PAYABLE_STATES:
-        return 0
-    applied = min(amount_fen, bill.amount_fen - bill.paid_fen)
-    if applied <= 0:
-        return 0
-    paid = bill.paid_fen + applied
-    state = workflow.bill_state_after_payment(state=bill.state, amount_fen=bill.amount_fen, paid_fen=paid)
-    Bill.objects.filter(pk=bill.pk).update(paid_fen=paid, state=state, updated_at=at,
-                                           paid_at=at if state == BillState.PAID else None)
-    BillEvent.objects.create(bill=bill, action=BillAction.PAY_FULL if state == BillState.PAID else BillAction.PAY_PART,
-                             from_state=bill.state, to_state=state, amount_fen=applied, attempt=attempt, at=at)
-    return applied
+def bills_apply_payments(payments: list[tuple[int, int, PaymentAttempt, dt.datetime]]) -> list[int]:
+    """Add received money to bills, in order (inside the caller's transaction; the bills are
+    locked here, in primary-key order): `payments` holds (bill pk, amount fen, attempt, when).
+    Returns the part each bill absorbed; the rest (bill closed or already paid meanwhile) is
+    excess. One SELECT, one UPDATE round trip and one INSERT of bill events for the whole batch."""
+    bills = {bill.pk: bill for bill in Bill.objects.select_for_update().filter(
+        pk__in={pk for pk, *_rest in payments}).order_by("pk")}
+    applied_list, events, changed = [], [], {}
+    for bill_pk, amount_fen, attempt, at in payments:
+        bill = bills[bill_pk]
+        applied = min(amount_fen, bill.amount_fen - bill.paid_fen) if bill.state in workflow.PAYABLE_STATES else 0
+        applied_list.append(max(applied, 0))
+        if applied <= 0:
+            continue
+        paid = bill.paid_fen + applied
+        state = workflow.bill_state_after_payment(state=bill.state, amount_fen=bill.amount_fen, paid_fen=paid)
+        events.append(BillEvent(bill=bill, action=BillAction.PAY_FULL if state == BillState.PAID else BillAction.PAY_PART,
+                                from_state=bill.state, to_state=state, amount_fen=applied, attempt=attempt, at=at))
+        bill.paid_fen, bill.state, bill.updated_at = paid, state, at
+        bill.paid_at = at if state == BillState.PAID else None
+        changed[bill.pk] = bill
+    update_rows(Bill, ["paid_fen", "state", "updated_at", "paid_at"],
+                [(bill.pk, bill.paid_fen, bill.state, bill.updated_at, bill.paid_at) for bill in changed.values()])
+    BillEvent.objects.bulk_create(events)
+    return applied_list

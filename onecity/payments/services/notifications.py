@@ -1,21 +1,30 @@
-"""Channel notifications: store raw, verify, process once (decision 0017).
+"""Channel notifications: verify, store raw, acknowledge, apply once — in batches (decision 0017).
 
-    notification_receive   the raw request (kept headers, body, sha256) in its own transaction,
-                           before anything else — so nothing a channel said is ever lost
-    notification_process   verify with the channel's verifier, then apply the trade it reports
-                           to the payment attempt named by out_trade_no; re-runnable: a row
-                           already decided is answered from what was decided
-    notifications_process_pending   the job for rows stored but never processed (a crash)
+    notification_handle    the notify endpoint: the signature checked (pure computation), the
+                           raw request stored with that outcome in one INSERT (its own
+                           transaction), the answer given — success for a verified row, which is
+                           ours from then on, error 400 for a rejected one — and the applier
+                           scheduled (tasks.notifications_apply_soon)
+    notifications_apply    the applier (a task-queue job, queued at most once at a time): the
+                           verified rows waiting, oldest first, 200 to a transaction; the
+                           statements per batch do not grow with its size
+    notification_receive   the raw request alone (no verification): the query job's answers
+    notification_process   verify and apply one stored row now; re-runnable: a row already
+                           decided is answered from what was decided
+    notifications_process_pending   the job for rows stored but never decided (a crash)
     attempts_query_channel          the job for attempts whose notification never came: ask
                                     the channel, store its signed answer and process it alike
 
-Processing a verified notification (results in enums.NotificationResult):
+Applying a verified notification (results in enums.NotificationResult, on the row, for the
+payee's staff and the reconciliation; the channel was answered success already):
 
-    unknown order (no attempt of this channel)    error            reply error 404, nothing else
-    same dedupe key already processed             duplicate        reply success, nothing else
-    older than the attempt's channel status       out_of_order     reply success, nothing else
+    unknown order (no attempt of this channel)    error            nothing else
+    same dedupe key already processed             duplicate        nothing else
+    older than the attempt's channel status       out_of_order     nothing else
     (channels.should_apply: a "paid" after "refunded" or "closed")
-    paid, amount ≠ attempt's amount (fen)         amount_mismatch  reply error 422, nothing else
+    paid, amount ≠ attempt's amount (fen)         amount_mismatch  nothing else
+    paid, but the attempt cannot succeed          error            nothing else
+    (succeeded under another trade number, cancelled…)
     paid                                          processed        attempt succeeded, bill paid,
                                                                    ledger posted (attempts.py)
     failed / closed                               processed        an open attempt fails
@@ -25,14 +34,15 @@ Processing a verified notification (results in enums.NotificationResult):
                                                                    are decided by the refund
                                                                    workflow, not by a notice)
 
-A refund notification naming one of our refunds (WeChat Pay's REFUND.SUCCESS / REFUND.ABNORMAL /
+A refund notification naming one of our refunds (applied on its own, in the batch's
+transaction; WeChat Pay's REFUND.SUCCESS / REFUND.ABNORMAL /
 REFUND.CLOSED: out_refund_no is the refund's public id) is that refund's result (kind refund,
 dedupe key `<channel>:refund:<refund number>:<status>`):
 
-    same dedupe key already processed, or the      duplicate        reply success, nothing else
+    same dedupe key already processed, or the      duplicate        nothing else
     refund already ended the way it says
-    refunded amount ≠ the refund's amount (fen)    amount_mismatch  reply error 422, nothing else
-    the refund not sent, or ended the other way    error            reply error 409, nothing else
+    refunded amount ≠ the refund's amount (fen)    amount_mismatch  nothing else
+    the refund not sent, or ended the other way    error            nothing else
     succeeded / abnormal / closed                  processed        services.refunds.refund_settle:
                                                                    succeeded (the refund's effects)
                                                                    or failed (its amount freed)
@@ -40,8 +50,9 @@ dedupe key `<channel>:refund:<refund number>:<status>`):
 A refund notification naming a refund that is not ours (made at the channel's merchant portal)
 is recorded on the attempt's channel status, as before.
 
-A bad signature, an unknown key, a stale timestamp or a malformed body: the row stays as
-received, marked unverified (`rejected`), and the reply is an error 400 — nothing else changes.
+A bad signature, an unknown key, a stale timestamp or a malformed body: the row is stored
+unverified (`rejected`) and the reply is an error 400 — nothing else changes. (Query answers and
+rows left over from a crash are verified by the applier, with the same outcome.)
 """
 
 from __future__ import annotations
@@ -53,10 +64,10 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from onecity.core.bulk import update_rows
 from onecity.core.errors import ApplicationError
 from onecity.payments import workflow
 from onecity.payments.channels.base import (
@@ -67,9 +78,13 @@ from onecity.payments.channels.base import (
     dedupe_key,
     should_apply,
 )
+from onecity.payments.channels.base import (
+    ChannelNotification as ChannelNotice,
+)
 from onecity.payments.channels.refunds import REFUND_ABNORMAL, REFUND_CLOSED, RefundAnswer
 from onecity.payments.enums import (
     AttemptState,
+    Channel,
     FailureCode,
     NotificationKind,
     NotificationResult,
@@ -78,7 +93,12 @@ from onecity.payments.enums import (
 )
 from onecity.payments.gateways import Reply, channel_client, reply_error, reply_ok
 from onecity.payments.models import ChannelNotification, PaymentAttempt, Refund
-from onecity.payments.services.attempts import attempt_mark_failed, attempt_mark_succeeded
+from onecity.payments.services.attempts import (
+    Success,
+    attempt_mark_failed,
+    attempts_record_successes,
+    success_problem,
+)
 from onecity.payments.services.refunds import SETTLEABLE, refund_settle
 
 R = NotificationResult
@@ -134,60 +154,17 @@ class _Conflict(Exception):
     """The attempt's channel status moved while this notification was applied: try again."""
 
 
-def _apply(row: ChannelNotification, note, verified: dict) -> NotificationOutcome:
-    if note.refund is not None:
-        refund = (Refund.objects.filter(public_id=note.refund.out_refund_no, attempt__public_id=note.out_trade_no,
-                                        attempt__channel=row.channel).only("id", "public_id", "attempt_id", "state",
-                                                                          "amount_fen").first())
-        if refund is not None:
-            return _apply_refund(row, note.refund, verified, refund)
-    # the attempt (the columns decided on here) and whether this event was processed already, in one query
-    attempt = (PaymentAttempt.objects.filter(public_id=note.out_trade_no, channel=row.channel)
-               .only("id", "public_id", "channel", "state", "amount_fen", "channel_status")
-               .annotate(event_processed=Exists(ChannelNotification.objects.filter(dedupe_key=row.dedupe_key,
-                                                                                   result=R.PROCESSED)))
-               .first())
-    if attempt is None:
-        return _decide(row, R.ERROR, f"unknown_order: {note.out_trade_no}", **verified)
-    if attempt.event_processed:
-        return _decide(row, R.DUPLICATE, attempt=attempt, **verified)
-    current = PaymentStatus(attempt.channel_status) if attempt.channel_status else None
-    if not should_apply(current, note.status):
-        return _decide(row, R.OUT_OF_ORDER, f"{note.status} after {current}", attempt=attempt, **verified)
-    if note.status == PaymentStatus.PAID:
-        try:
-            check_amount(note, expected_fen=attempt.amount_fen)
-        except ChannelError as exc:
-            return _decide(row, R.AMOUNT_MISMATCH, f"{exc.code}: {exc.message}", attempt=attempt, **verified)
-    try:
-        with transaction.atomic():
-            # the notification's own rows first: the ledger posting (which locks the channel's
-            # clearing account, one row per channel) comes last, so that lock is held for the
-            # shortest time before COMMIT; the transaction is one whichever the order
-            moved = PaymentAttempt.objects.filter(pk=attempt.pk, channel_status=attempt.channel_status).update(
-                channel_status=note.status)
-            if not moved:
-                raise _Conflict
-            now = timezone.now()
-            ChannelNotification.objects.filter(pk=row.pk).update(result=R.PROCESSED, processed_at=now, attempt=attempt,
-                                                                 **verified)
-            if note.status == PaymentStatus.PAID:
-                attempt_mark_succeeded(attempt_id=attempt.public_id, amount_fen=note.amount_fen,
-                                       channel_trade_no=note.trade_no, payer_account_masked=note.payer_masked,
-                                       at=note.paid_at or row.received_at)
-            elif note.status in (PaymentStatus.FAILED, PaymentStatus.CLOSED) \
-                    and attempt.state in workflow.OPEN_ATTEMPT_STATES:
-                code = FailureCode.DECLINED if note.status == PaymentStatus.FAILED else FailureCode.TIMEOUT
-                attempt_mark_failed(attempt_id=attempt.public_id, failure_code=code,
-                                    detail=_("The channel reported the trade %(status)s.") % {"status": note.status})
-    except ApplicationError as exc:
-        if exc.code == "state_conflict":  # a parallel delivery changed the attempt first: look again
-            raise _Conflict from None
-        return _decide(row, R.ERROR, f"{exc.code}: {exc.message}", attempt=attempt, **verified)
-    except IntegrityError:  # another delivery of the same event was processed a moment ago
-        return _decide(row, R.DUPLICATE, attempt=attempt, **verified)
-    row.result, row.processed_at, row.attempt = R.PROCESSED, now, attempt
-    return NotificationOutcome(row, reply_ok(row.channel))
+def _refund_notice(row: ChannelNotification, note, verified: dict) -> NotificationOutcome | None:
+    """A refund notification naming one of our refunds, applied on its own (they are few); None
+    for everything else, which the batch applies."""
+    if note.refund is None:
+        return None
+    refund = (Refund.objects.filter(public_id=note.refund.out_refund_no, attempt__public_id=note.out_trade_no,
+                                    attempt__channel=row.channel).only("id", "public_id", "attempt_id", "state",
+                                                                      "amount_fen").first())
+    if refund is None:
+        return None
+    return _apply_refund(row, note.refund, verified, refund)
 
 
 #: a refund notification's status → how the refund ends, and the answer it amounts to
@@ -233,57 +210,210 @@ def _apply_refund(row: ChannelNotification, notice, verified: dict, refund: Refu
     return NotificationOutcome(row, reply_ok(row.channel))
 
 
-def notification_process(*, notification_id: str) -> NotificationOutcome:
-    """Verify a stored notification and apply it (see the module docstring). Idempotent: a
-    row already decided gets the same answer and changes nothing. The freshness window is
-    measured against when the row was received, so a re-run after a crash still verifies."""
-    return _process(ChannelNotification.objects.get(public_id=notification_id))
+def _verified_fields(note) -> dict:
+    """What verification established, as the row's columns."""
+    return {"verified": True, "kind": NotificationKind.REFUND if note.refund else NotificationKind.PAYMENT,
+            "dedupe_key": dedupe_key(note), "status": str(note.status), "out_trade_no": note.out_trade_no[:64],
+            "amount_fen": note.amount_fen, "channel_trade_no": note.trade_no[:64], "paid_at": note.paid_at,
+            "payer_account_masked": note.payer_masked[:40]}
 
 
-def _process(row: ChannelNotification) -> NotificationOutcome:
-    if row.result != R.RECEIVED:
-        return NotificationOutcome(row, _reply_for(row))
-    try:
-        client = channel_client(row.channel)
-    except ApplicationError as exc:  # not configured: keep the row for later, the channel retries
-        return NotificationOutcome(row, reply_error(row.channel, status=exc.status, code=exc.code,
-                                                    message=str(exc.message)))
-    try:
-        note = client.verifier().verify(row.headers, row.body.encode("utf-8"), now=row.received_at)
-    except ChannelError as exc:
-        return _decide(row, R.REJECTED, f"{exc.code}: {exc.message}", verified=False)
-    # what was verified is written with the outcome (one write, in the processing transaction)
-    verified = {"verified": True, "dedupe_key": dedupe_key(note), "status": str(note.status),
-                "out_trade_no": note.out_trade_no[:64], "amount_fen": note.amount_fen,
-                "channel_trade_no": note.trade_no[:64]}
-    for name, value in verified.items():
-        setattr(row, name, value)
-    for _try in range(3):
-        try:
-            return _apply(row, note, verified)
-        except _Conflict:
-            continue
-    return _decide(row, R.ERROR, "state_conflict: " + _("The payment changed while this notification was applied."),
-                   **verified)
+def _stored_note(row: ChannelNotification) -> ChannelNotice:
+    """A verified payment notification as its row's columns hold it (no second verification)."""
+    return ChannelNotice(channel=Channel(row.channel), trade_no=row.channel_trade_no, out_trade_no=row.out_trade_no,
+                         amount_fen=row.amount_fen, status=PaymentStatus(row.status), paid_at=row.paid_at,
+                         notified_at=None, notify_id="")
 
 
 def notification_handle(*, channel: str, headers: Mapping[str, str], body: bytes,
                         remote_addr: str | None = None) -> NotificationOutcome:
-    """What the notify endpoint does: store, then process."""
-    return _process(notification_receive(channel=channel, headers=headers, body=body, remote_addr=remote_addr))
+    """What the notify endpoint does: verify the signature (pure computation), store the raw
+    request with the verification's outcome (one INSERT, its own transaction), answer. A
+    verified row is acknowledged at once — it is ours now, durably — and applied by the
+    applier (`notifications_apply`, scheduled here) a moment later; a rejected one is answered
+    400 and changes nothing. A channel that is not configured: the row is kept unverified for
+    later and the answer is 503, so the channel retries."""
+    received_at = timezone.now()
+    try:
+        verifier = channel_client(channel).verifier()
+    except ApplicationError as exc:
+        row = notification_receive(channel=channel, headers=headers, body=body, remote_addr=remote_addr)
+        return NotificationOutcome(row, reply_error(channel, status=exc.status, code=exc.code, message=str(exc.message)))
+    try:
+        fields = _verified_fields(verifier.verify(headers, body, now=received_at))
+    except ChannelError as exc:
+        fields = {"verified": False, "result": R.REJECTED, "result_detail": f"{exc.code}: {exc.message}"[:300],
+                  "processed_at": received_at}
+    row = ChannelNotification.objects.create(
+        channel=channel, source=NotificationSource.NOTIFY, headers=_kept(headers),
+        body=body.decode("utf-8", errors="replace"), body_sha256=hashlib.sha256(body).hexdigest(),
+        remote_addr=remote_addr or None, received_at=received_at, **fields)
+    if row.result == R.REJECTED:
+        return NotificationOutcome(row, _reply_for(row))
+    from onecity.payments.tasks import notifications_apply_soon
+
+    notifications_apply_soon()
+    return NotificationOutcome(row, reply_ok(channel))
+
+
+def notification_process(*, notification_id: str) -> NotificationOutcome:
+    """Verify a stored notification and apply it now (see the module docstring): the query job
+    and the pending job use it. Idempotent: a row already decided gets the same answer and
+    changes nothing. The freshness window is measured against when the row was received, so a
+    re-run after a crash still verifies."""
+    row = ChannelNotification.objects.get(public_id=notification_id)
+    if row.result == R.RECEIVED:
+        try:
+            channel_client(row.channel)
+        except ApplicationError as exc:  # not configured: keep the row for later, the channel retries
+            return NotificationOutcome(row, reply_error(row.channel, status=exc.status, code=exc.code,
+                                                        message=str(exc.message)))
+        _apply_batch([row.pk])
+        row.refresh_from_db()
+    return NotificationOutcome(row, _reply_for(row))
+
+
+#: rows applied per transaction: large enough to spread the statements' cost, small enough
+#: that SQLite's one writer lock is held only briefly (tens of milliseconds)
+APPLY_BATCH = 200
+
+
+def notifications_apply(*, limit: int = 20_000) -> int:
+    """Job: apply verified rows waiting (oldest first, APPLY_BATCH to a transaction) until none
+    is left or `limit` were decided. Returns how many rows were decided."""
+    done = 0
+    while done < limit:
+        ids = list(ChannelNotification.objects.filter(result=R.RECEIVED, verified=True)
+                   .order_by("id").values_list("id", flat=True)[:APPLY_BATCH])
+        decided = _apply_batch(ids) if ids else 0
+        if not decided:
+            break
+        done += decided
+    return done
 
 
 def notifications_process_pending(*, older_than: dt.timedelta = dt.timedelta(minutes=1),
                                   now: dt.datetime | None = None, limit: int = 500) -> int:
-    """Job: process rows stored but left unprocessed (the process stopped in between)."""
+    """Job: rows stored but left undecided for `older_than` (a crash before the applier ran, or a
+    channel configured only later): verified again and applied. Returns how many were decided."""
     cutoff = (now or timezone.now()) - older_than
     ids = list(ChannelNotification.objects.filter(result=R.RECEIVED, received_at__lte=cutoff)
-               .order_by("received_at", "id").values_list("public_id", flat=True)[:limit])
-    done = 0
-    for public_id in ids:
-        if notification_process(notification_id=public_id).notification.result != R.RECEIVED:
-            done += 1
-    return done
+               .order_by("id").values_list("id", flat=True)[:limit])
+    return sum(_apply_batch(ids[i:i + APPLY_BATCH]) for i in range(0, len(ids), APPLY_BATCH))
+
+
+def _apply_batch(ids: list[int]) -> int:
+    """Decide the rows `ids` that are still undecided, in one transaction. Should one row make
+    the transaction fail (a delivery of the same event decided by a parallel applier a moment
+    ago, a refund settled by another path meanwhile), the rows are decided one by one instead,
+    so that row's trouble stays its own."""
+    for _try in range(3):
+        try:
+            with transaction.atomic():
+                return _apply_locked(ids)
+        except (IntegrityError, _Conflict):
+            if len(ids) > 1:
+                return sum(_apply_batch([pk]) for pk in ids)
+    row = ChannelNotification.objects.get(pk=ids[0])
+    _decide(row, R.ERROR, "state_conflict: " + _("The payment changed while this notification was applied."))
+    return 1
+
+
+def _apply_locked(ids: list[int]) -> int:
+    """The batch, inside its transaction (rows, then attempts, locked in id order)."""
+    rows = list(ChannelNotification.objects.select_for_update().filter(pk__in=ids, result=R.RECEIVED).order_by("id"))
+    verifiers, notes, decided = {}, [], 0
+    for row in rows:
+        if row.verified and row.kind == NotificationKind.PAYMENT:
+            notes.append((row, _stored_note(row)))
+            continue
+        if row.channel not in verifiers:
+            try:
+                verifiers[row.channel] = channel_client(row.channel).verifier()
+            except ApplicationError:  # not configured: the row waits
+                verifiers[row.channel] = None
+        if verifiers[row.channel] is None:
+            continue
+        try:  # from the stored bytes: a row never verified, or a refund notification
+            note = verifiers[row.channel].verify(row.headers, row.body.encode("utf-8"), now=row.received_at)
+        except ChannelError as exc:
+            _decide(row, R.REJECTED, f"{exc.code}: {exc.message}", verified=False)
+            decided += 1
+            continue
+        verified = _verified_fields(note)
+        for name, value in verified.items():
+            setattr(row, name, value)
+        if _refund_notice(row, note, verified) is not None:
+            decided += 1
+            continue
+        notes.append((row, note))
+    return decided + _apply_payments(notes)
+
+
+def _apply_payments(notes: list) -> int:
+    """Payment notifications (see the module docstring's table), decided in order with the
+    batch's own effects in view (a duplicate or an older status later in the batch is seen as
+    such), then written together: successes through attempts_record_successes (bills, ledger,
+    audit), channel statuses and the rows' results each in one round trip."""
+    if not notes:
+        return 0
+    attempts = {(a.channel, a.public_id): a for a in PaymentAttempt.objects.select_for_update(of=("self",))
+                .select_related("payee").only(*_ATTEMPT_COLUMNS, "payee__public_id")
+                .filter(public_id__in={note.out_trade_no for _row, note in notes}).order_by("id")}
+    processed = set(ChannelNotification.objects.filter(dedupe_key__in={row.dedupe_key for row, _note in notes},
+                                                       result=R.PROCESSED).values_list("dedupe_key", flat=True))
+    successes, statuses, outcomes = [], {}, []
+    for row, note in notes:
+        attempt = attempts.get((row.channel, note.out_trade_no))
+        result, detail = R.PROCESSED, ""
+        current = PaymentStatus(attempt.channel_status) if attempt and attempt.channel_status else None
+        if attempt is None:
+            result, detail = R.ERROR, f"unknown_order: {note.out_trade_no}"
+        elif row.dedupe_key in processed:
+            result = R.DUPLICATE
+        elif not should_apply(current, note.status):
+            result, detail = R.OUT_OF_ORDER, f"{note.status} after {current}"
+        elif note.status == PaymentStatus.PAID:
+            result, detail = _paid(attempt, note, row, successes)
+        elif note.status in (PaymentStatus.FAILED, PaymentStatus.CLOSED) \
+                and attempt.state in workflow.OPEN_ATTEMPT_STATES:
+            code = FailureCode.DECLINED if note.status == PaymentStatus.FAILED else FailureCode.TIMEOUT
+            attempt.state = attempt_mark_failed(
+                attempt_id=attempt.public_id, failure_code=code,
+                detail=_("The channel reported the trade %(status)s.") % {"status": note.status}).state
+        if result == R.PROCESSED:
+            attempt.channel_status = statuses[attempt.pk] = str(note.status)
+            processed.add(row.dedupe_key)
+        outcomes.append((row, result, detail, attempt))
+    attempts_record_successes(successes)
+    update_rows(PaymentAttempt, ["channel_status"], statuses.items())
+    now = timezone.now()
+    update_rows(ChannelNotification, ["result", "result_detail", "processed_at", "attempt", *_VERIFIED_COLUMNS],
+                [(row.pk, result, detail[:300], now, attempt.pk if attempt else None,
+                  *(getattr(row, name) for name in _VERIFIED_COLUMNS)) for row, result, detail, attempt in outcomes])
+    return len(outcomes)
+
+
+_ATTEMPT_COLUMNS = ("id", "public_id", "channel", "state", "amount_fen", "channel_status", "bill", "payee",
+                    "channel_trade_no", "payer_account_masked", "excess_fen", "finished_at", "failure_code",
+                    "updated_at")
+_VERIFIED_COLUMNS = ("verified", "kind", "dedupe_key", "status", "out_trade_no", "amount_fen", "channel_trade_no",
+                     "paid_at", "payer_account_masked")
+
+
+def _paid(attempt: PaymentAttempt, note, row: ChannelNotification, successes: list[Success]) -> tuple[str, str]:
+    """A verified "paid" for `attempt`: its amount checked to the fen, then the success queued."""
+    try:
+        check_amount(note, expected_fen=attempt.amount_fen)
+    except ChannelError as exc:
+        return R.AMOUNT_MISMATCH, f"{exc.code}: {exc.message}"
+    success = Success(attempt, note.amount_fen, note.trade_no, row.payer_account_masked,
+                      note.paid_at or row.received_at)
+    problem = success_problem(success)
+    if problem is not None:
+        return R.ERROR, f"{problem.code}: {problem.message}"
+    successes.append(success)
+    return R.PROCESSED, ""
 
 
 def attempts_query_channel(*, now: dt.datetime | None = None, older_than: dt.timedelta | None = None,

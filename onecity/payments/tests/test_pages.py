@@ -150,6 +150,11 @@ def test_attempt_page_only_for_its_payer(client, city):
     login(client, city.resident)
     client.post(reverse("payments:bill_pay", args=[bill.public_id]), {"channel": "alipay", "idem": "i-9"})
     attempt = PaymentAttempt.objects.get()
-    assert client.get(reverse("payments:attempt", args=[attempt.public_id])).status_code == 200
+    url = reverse("payments:attempt", args=[attempt.public_id])
+    page = client.get(url)
+    # pending: the page polls itself until the channel's notification has been applied
+    assert page.status_code == 200 and f'hx-get="{url}" hx-trigger="every 2s"' in page.content.decode()
+    PaymentAttempt.objects.filter(pk=attempt.pk).update(state="succeeded")
+    assert "hx-trigger" not in client.get(url).content.decode()
     client.force_login(city.other_resident)
     assert client.get(reverse("payments:attempt", args=[attempt.public_id])).status_code == 404
