@@ -1,5 +1,6 @@
-"""The dispatch classifier: NB-weighted linear SVMs over character n-grams, stacked under a
-multinomial logistic regression that makes their scores calibrated probabilities.
+"""The dispatch classifier: NB-weighted linear SVMs over character n-grams and the votes of
+the most similar training requests, stacked under a multinomial logistic regression that
+makes them calibrated probabilities.
 
 Training (`train`):
 
@@ -10,13 +11,20 @@ Training (`train`):
    on the scaled vectors (NB-SVM, Wang & Manning 2012). Because the scaling is per feature,
    it folds into the weights: the model is one feature-by-category matrix and predicting
    costs one sparse product;
-3. the same recipe is trained on k-fold splits of the training data (vocabulary included)
-   and the out-of-fold scores give (a) an honest cross-validated accuracy and macro-F1
-   stored with the model and (b) the training set of a small multinomial logistic
-   regression from the k SVM scores to the k categories (stacking; ``Params.stack_C``).
-   It learns how each one-vs-rest score weighs against the others (the SVMs are trained
-   separately, so their scales differ) and its softmax output is calibrated, so `confidence` behaves like a probability: of the requests the model gives
-   confidence 0.8, about 80 % are right. At prediction time it is one k×k matrix product.
+3. nearest neighbours: the `Params.knn_k` training requests most similar to a text (dot
+   product of the tf-idf vectors over the n-grams found in at most `Params.knn_max_df` of
+   the training texts; the model keeps those parts of the training vectors) vote for their
+   categories, each with its similarity — k more numbers per text, which the SVMs' one
+   weight per n-gram cannot express (a request that closely resembles a few earlier ones);
+4. the same recipe is trained on k-fold splits of the training data (vocabulary and
+   neighbours included) and the out-of-fold SVM scores and neighbour votes give (a) an
+   honest cross-validated accuracy and macro-F1 stored with the model and (b) the training
+   set of a small multinomial logistic regression from the k scores and k votes to the k
+   categories (stacking; ``Params.stack_C``). It learns how each one-vs-rest score and vote
+   weighs against the others (the SVMs are trained separately, so their scales differ) and
+   its softmax output is calibrated, so `confidence` behaves like a probability: of the
+   requests the model gives confidence 0.8, about 80 % are right. At prediction time it is
+   one k×2k matrix product.
 
 Everything is deterministic for a given seed.
 """
@@ -30,7 +38,7 @@ import os
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import overload
 
@@ -44,9 +52,10 @@ from sklearn.svm import LinearSVC
 from onecity.hotline.classifier.features import Alphabet, CharNgramTfidf, normalise
 
 #: bumped whenever the saved file's layout or the meaning of a parameter changes
-MODEL_FORMAT = 2
-#: format 1 (a softmax temperature instead of the stacked regression) still loads
-_READABLE_FORMATS = (1, 2)
+MODEL_FORMAT = 3
+#: format 1 (a softmax temperature instead of the stacked regression) and format 2 (the stack
+#: over the SVM scores only, no neighbours) still load
+_READABLE_FORMATS = (1, 2, 3)
 DEFAULT_SEED = 20261123
 
 
@@ -62,7 +71,9 @@ class Params:
     nb_alpha: float = 1.0  # smoothing of the naive-Bayes log-count ratios
     balanced: bool = False  # weight each one-vs-rest problem's two sides equally
     calibration_folds: int = 3
-    stack_C: float = 3.0  # inverse regularisation strength of the stacked logistic regression
+    knn_k: int = 10  # training requests whose similarity votes feed the stack (0: no neighbours)
+    knn_max_df: float = 0.05  # similarity counts only n-grams found in at most this share of the texts
+    stack_C: float = 1.0  # inverse regularisation strength of the stacked logistic regression
     top_k: int = 3
 
     def as_dict(self) -> dict:
@@ -139,14 +150,54 @@ def _fit_linear(X: sp.csr_matrix, y: np.ndarray, n_classes: int, params: Params,
     return weights, intercepts
 
 
+def _neighbour_matrix(X: sp.csr_matrix, max_df: float) -> sp.csr_matrix:
+    """The training vectors as features × texts, keeping only the n-grams found in at most
+    `max_df` of the texts: in cross-validation the votes of neighbours found on the rarer
+    n-grams were no worse than on all of them, and a request's similarities to all training
+    texts then cost a few thousand multiplications instead of a few hundred thousand."""
+    by_feature = sp.csr_matrix(X.T, dtype=np.float32)
+    common = np.diff(by_feature.indptr) > max_df * X.shape[0]
+    by_feature.data[np.repeat(common, np.diff(by_feature.indptr))] = 0.0
+    by_feature.eliminate_zeros()
+    return by_feature
+
+
+def _neighbour_votes(sims: np.ndarray, neighbour_labels: np.ndarray, n_classes: int, k: int) -> np.ndarray:
+    """Per text (row of `sims`, its similarities to the training texts) and category, the
+    summed similarity of those of its `k` most similar training texts in that category.
+    Training texts of similarity 0 add nothing, so ties among them do not matter."""
+    k = min(k, sims.shape[1])
+    top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+    cells = (np.arange(sims.shape[0])[:, None] * n_classes + neighbour_labels[top]).ravel()
+    weights = np.take_along_axis(sims, top, axis=1).ravel()
+    return np.bincount(cells, weights=weights, minlength=sims.shape[0] * n_classes).reshape(-1, n_classes)
+
+
+def _neighbour_votes_one(neighbours: sp.csr_matrix, neighbour_labels: np.ndarray, n_classes: int, k: int,
+                         cols: np.ndarray, data: np.ndarray) -> np.ndarray:
+    """`_neighbour_votes` of one text given as the values `data` of its vector at columns
+    `cols`: gathers the rows of its n-grams from `neighbours` directly (no sparse matrix is
+    built) and looks for the top `k` among the training texts of non-zero similarity only."""
+    indptr = neighbours.indptr
+    starts = indptr[cols]
+    lengths = indptr[cols + 1] - starts
+    cells = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+    sims = np.bincount(neighbours.indices[cells], weights=neighbours.data[cells] * np.repeat(data, lengths),
+                       minlength=neighbours.shape[1])
+    near = np.flatnonzero(sims)
+    if near.shape[0] > k:
+        near = near[np.argpartition(-sims[near], k - 1)[:k]]
+    return np.bincount(neighbour_labels[near], weights=sims[near], minlength=n_classes)
+
+
 def _fit_stack(scores: np.ndarray, y: np.ndarray, n_classes: int, C: float) -> tuple[np.ndarray, np.ndarray]:
-    """Multinomial logistic regression from out-of-fold SVM scores to the classes:
-    (k×k weights, k intercepts) such that softmax(scores @ weights.T + intercepts) are the
+    """Multinomial logistic regression from out-of-fold SVM scores (and neighbour votes) to
+    the classes: (k×m weights, k intercepts) such that softmax(scores @ weights.T + intercepts) are the
     probabilities. scikit-learn gives one row for two classes (the second class's logit);
     it becomes the two-row form with a zero first row."""
     stack = LogisticRegression(C=C, max_iter=5000)
     stack.fit(scores, y)
-    weights = np.zeros((n_classes, n_classes))
+    weights = np.zeros((n_classes, scores.shape[1]))
     intercepts = np.zeros(n_classes)
     if stack.coef_.shape[0] == 1:
         weights[1], intercepts[1] = stack.coef_[0], stack.intercept_[0]
@@ -160,7 +211,8 @@ class DispatchModel:
 
     def __init__(self, *, vectoriser: CharNgramTfidf, weights: np.ndarray, intercepts: np.ndarray,
                  labels: list[str], stack_weights: np.ndarray, stack_intercepts: np.ndarray, params: Params,
-                 version: str, trained_at: str,
+                 version: str, trained_at: str, neighbours: sp.csr_matrix | None = None,
+                 neighbour_labels: np.ndarray | None = None,
                  n_train: int, seed: int, cv_metrics: dict | None = None, metrics: dict | None = None) -> None:
         self.vectoriser = vectoriser
         self.weights = np.ascontiguousarray(weights, dtype=np.float32)
@@ -168,6 +220,9 @@ class DispatchModel:
         self.labels = list(labels)
         self.stack_weights = np.asarray(stack_weights, dtype=np.float64)  # probabilities =
         self.stack_intercepts = np.asarray(stack_intercepts, dtype=np.float64)  # softmax(s @ W.T + b)
+        # the training texts' tf-idf vectors, features × texts (None: a model without neighbours)
+        self.neighbours = None if neighbours is None else sp.csr_matrix(neighbours, dtype=np.float32)
+        self.neighbour_labels = None if neighbour_labels is None else np.asarray(neighbour_labels, dtype=np.int64)
         self.params = params
         self.version = version
         self.trained_at = trained_at
@@ -182,13 +237,23 @@ class DispatchModel:
 
     # prediction -------------------------------------------------------------------------
     def decision(self, texts: Sequence[str]) -> np.ndarray:
-        """Raw scores, one row per text, one column per label (in `labels` order)."""
-        normalised = [normalise(t, max_chars=self.params.max_chars) for t in texts]
-        X = self.vectoriser.transform(normalised)
-        return np.asarray(X @ self.weights, dtype=np.float64) + self.intercepts
+        """Raw SVM scores, one row per text, one column per label (in `labels` order)."""
+        return self._stack_input(self._vectors(texts))[:, :len(self.labels)]
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
-        return self._probabilities(self.decision(texts))
+        return self._probabilities(self._stack_input(self._vectors(texts)))
+
+    def _vectors(self, texts: Sequence[str]) -> sp.csr_matrix:
+        return self.vectoriser.transform([normalise(t, max_chars=self.params.max_chars) for t in texts])
+
+    def _stack_input(self, X: sp.csr_matrix) -> np.ndarray:
+        """The SVM scores, then (with neighbours) the neighbour votes, one row per text."""
+        scores = np.asarray(X @ self.weights, dtype=np.float64) + self.intercepts
+        if self.neighbours is None:
+            return scores
+        sims = np.asarray((X @ self.neighbours).toarray(), dtype=np.float64)
+        return np.hstack([scores, _neighbour_votes(sims, self.neighbour_labels, len(self.labels),
+                                                   self.params.knn_k)])
 
     def _probabilities(self, scores: np.ndarray) -> np.ndarray:
         return _softmax(scores @ self.stack_weights.T + self.stack_intercepts)
@@ -208,9 +273,13 @@ class DispatchModel:
     def predict_one(self, text: str) -> Prediction:
         cols, data = self.vectoriser.transform_one(normalise(text, max_chars=self.params.max_chars))
         scores = (data @ self.weights[cols]).astype(np.float64) + self.intercepts
+        if self.neighbours is not None:
+            votes = _neighbour_votes_one(self.neighbours, self.neighbour_labels, len(self.labels),
+                                         self.params.knn_k, cols, data)
+            scores = np.concatenate([scores, votes])
         return self._prediction(self._probabilities(scores[None, :])[0])
 
-    def predict_many(self, texts: Sequence[str], *, batch_size: int = 4096) -> list[Prediction]:
+    def predict_many(self, texts: Sequence[str], *, batch_size: int = 1024) -> list[Prediction]:
         out: list[Prediction] = []
         for start in range(0, len(texts), batch_size):
             probs = self.probabilities(texts[start:start + batch_size])
@@ -238,13 +307,18 @@ class DispatchModel:
         path.parent.mkdir(parents=True, exist_ok=True)
         vec = self.vectoriser
         alphabet = np.frombuffer(vec.alphabet.chars.encode("utf-32-le"), dtype=np.uint32)
+        neighbours = {}
+        if self.neighbours is not None:
+            neighbours = {"neighbour_data": self.neighbours.data, "neighbour_indices": self.neighbours.indices,
+                          "neighbour_indptr": self.neighbours.indptr, "neighbour_labels": self.neighbour_labels}
         handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
         try:
             with os.fdopen(handle, "wb") as out:
                 np.savez_compressed(out, meta=np.array(json.dumps(self.info(), ensure_ascii=False)),
                                     vocabulary=vec.vocabulary_, idf=vec.idf_, alphabet=alphabet,
                                     weights=self.weights, intercepts=self.intercepts,
-                                    stack_weights=self.stack_weights, stack_intercepts=self.stack_intercepts)
+                                    stack_weights=self.stack_weights, stack_intercepts=self.stack_intercepts,
+                                    **neighbours)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -258,7 +332,7 @@ class DispatchModel:
             if meta.get("format") not in _READABLE_FORMATS:
                 raise ValueError(f"{path}: model format {meta.get('format')!r}, this code reads {MODEL_FORMAT}; "
                                  "retrain the model")
-            params = Params.from_dict(meta["params"])
+            params = Params.from_dict(meta["params"] if meta["format"] >= 3 else {**meta["params"], "knn_k": 0})
             vec = CharNgramTfidf(ngram_range=params.ngram_range, min_df=params.min_df)
             vec.alphabet = Alphabet(data["alphabet"].astype("<u4").tobytes().decode("utf-32-le"))
             vec.vocabulary_ = data["vocabulary"]
@@ -268,19 +342,24 @@ class DispatchModel:
                 stack_weights, stack_intercepts = np.eye(n_labels) / meta["temperature"], np.zeros(n_labels)
             else:
                 stack_weights, stack_intercepts = data["stack_weights"], data["stack_intercepts"]
+            neighbours = neighbour_labels = None
+            if params.knn_k:
+                neighbour_labels = data["neighbour_labels"]
+                neighbours = sp.csr_matrix((data["neighbour_data"], data["neighbour_indices"], data["neighbour_indptr"]),
+                                           shape=(vec.n_features, neighbour_labels.shape[0]))
             return cls(vectoriser=vec, weights=data["weights"], intercepts=data["intercepts"],
                        labels=meta["labels"], stack_weights=stack_weights, stack_intercepts=stack_intercepts,
-                       params=params,
+                       params=params, neighbours=neighbours, neighbour_labels=neighbour_labels,
                        version=meta["version"], trained_at=meta["trained_at"], n_train=meta["n_train"],
                        seed=meta["seed"], cv_metrics=meta.get("cv_metrics"), metrics=meta.get("metrics"))
 
 
 def _fit(texts: Sequence[str], y: np.ndarray, n_classes: int, params: Params,
-         seed: int) -> tuple[CharNgramTfidf, np.ndarray, np.ndarray]:
+         seed: int) -> tuple[CharNgramTfidf, sp.csr_matrix, np.ndarray, np.ndarray]:
     vec = CharNgramTfidf(ngram_range=params.ngram_range, min_df=params.min_df)
     X = vec.fit_transform(texts)
     weights, intercepts = _fit_linear(X, y, n_classes, params, seed)
-    return vec, weights, intercepts
+    return vec, X, weights, intercepts
 
 
 def train(texts: Sequence[str], labels: Sequence[str], *, seed: int = DEFAULT_SEED,
@@ -299,27 +378,37 @@ def train(texts: Sequence[str], labels: Sequence[str], *, seed: int = DEFAULT_SE
     normalised = [normalise(t, max_chars=params.max_chars) for t in texts]
     started = time.perf_counter()
 
-    stack_weights, stack_intercepts, cv_metrics = np.eye(len(label_set)), np.zeros(len(label_set)), {}
+    n_classes = len(label_set)
+    stack_weights, stack_intercepts, cv_metrics = np.eye(n_classes), np.zeros(n_classes), {}
     smallest = int(np.bincount(y).min())
     folds = min(params.calibration_folds, smallest)
-    if calibrate and folds >= 2:
-        oof = np.zeros((len(texts), len(label_set)))
+    calibrated = calibrate and folds >= 2
+    if calibrated:
+        oof = np.zeros((len(texts), n_classes * (2 if params.knn_k else 1)))
         splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
         for fit_rows, held_rows in splitter.split(np.zeros(len(y)), y):
-            vec, w, b = _fit([normalised[i] for i in fit_rows], y[fit_rows], len(label_set), params, seed)
+            vec, X_fit, w, b = _fit([normalised[i] for i in fit_rows], y[fit_rows], n_classes, params, seed)
             held = vec.transform([normalised[i] for i in held_rows])
-            oof[held_rows] = np.asarray(held @ w, dtype=np.float64) + b
-        stack_weights, stack_intercepts = _fit_stack(oof, y, len(label_set), params.stack_C)
-        guessed = oof.argmax(axis=1)
+            oof[held_rows, :n_classes] = np.asarray(held @ w, dtype=np.float64) + b
+            if params.knn_k:
+                sims = np.asarray((held @ _neighbour_matrix(X_fit, params.knn_max_df)).toarray(), dtype=np.float64)
+                oof[held_rows, n_classes:] = _neighbour_votes(sims, y[fit_rows], n_classes, params.knn_k)
+        stack_weights, stack_intercepts = _fit_stack(oof, y, n_classes, params.stack_C)
+        guessed = oof[:, :n_classes].argmax(axis=1)
         cv_metrics = {"folds": folds, "accuracy": round(float(accuracy_score(y, guessed)), 4),
                       "macro_f1": round(float(f1_score(y, guessed, average="macro")), 4),
                       "log_loss": round(float(-np.mean(np.log(
                           _softmax(oof @ stack_weights.T + stack_intercepts)[np.arange(len(y)), y] + 1e-12))), 4)}
 
-    vec, weights, intercepts = _fit(normalised, y, len(label_set), params, seed)
+    vec, X, weights, intercepts = _fit(normalised, y, n_classes, params, seed)
     cv_metrics["seconds"] = round(time.perf_counter() - started, 2)
+    if not calibrated:  # no out-of-fold votes to weigh: the SVM scores alone, as a plain softmax
+        params = replace(params, knn_k=0)
+    neighbours = _neighbour_matrix(X, params.knn_max_df) if params.knn_k else None
     return DispatchModel(vectoriser=vec, weights=weights, intercepts=intercepts, labels=label_set,
-                         stack_weights=stack_weights, stack_intercepts=stack_intercepts, params=params, version=_fingerprint(texts, labels, params, seed),
+                         stack_weights=stack_weights, stack_intercepts=stack_intercepts, params=params,
+                         neighbours=neighbours, neighbour_labels=y if params.knn_k else None,
+                         version=_fingerprint(texts, labels, params, seed),
                          trained_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), n_train=len(texts),
                          seed=seed, cv_metrics=cv_metrics)
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from onecity.hotline.classifier import (
@@ -24,6 +26,7 @@ from onecity.hotline.classifier import (
 )
 from onecity.hotline.classifier.cli import main
 from onecity.hotline.classifier.features import CharNgramTfidf, decode_key, normalise
+from onecity.hotline.classifier.model import _neighbour_votes, _neighbour_votes_one
 
 TOPICS = {
     "交通运输": ["公交车", "地铁站", "红绿灯", "出租车", "道路拥堵", "停车位", "驾驶证", "客运站"],
@@ -158,7 +161,7 @@ def test_two_categories_stack_into_two_probabilities():
     model = train(*zip(*[(t, label) for t, label in zip(texts, labels, strict=True) if label in two], strict=True),
                   seed=7)
     assert model.labels == sorted(two)
-    assert model.stack_weights.shape == (2, 2) and model.stack_weights[0].tolist() == [0.0, 0.0]
+    assert model.stack_weights.shape == (2, 4) and model.stack_weights[0].tolist() == [0.0] * 4
     kept = [(t, label) for t, label in zip(test_texts, test_labels, strict=True) if label in two]
     predictions = model.predict([t for t, _label in kept])
     assert [p.category for p in predictions] == [label for _t, label in kept]
@@ -181,7 +184,46 @@ def test_format_1_files_still_load(model, data, tmp_path):
     scores = model.decision(test_texts)
     expected = np.exp(scores / 0.5) / np.exp(scores / 0.5).sum(axis=1, keepdims=True)
     assert np.allclose(old.probabilities(test_texts), expected)
-    assert old.params == model.params
+    assert old.params == replace(model.params, knn_k=0)  # format 1 had no neighbours
+    assert old.neighbours is None
+
+
+def test_format_2_files_still_load(model, data, tmp_path):
+    # format 2 stacked the SVM scores only: a k×k stack, no neighbour arrays, no knn parameters
+    _, (test_texts, _labels) = data
+    path = model.save(tmp_path / "m.npz")
+    with np.load(path) as saved:
+        arrays = {k: v for k, v in saved.items() if not k.startswith("neighbour_")}
+    n = len(model.labels)
+    arrays["stack_weights"] = model.stack_weights[:, :n]
+    meta = json.loads(str(arrays["meta"]))
+    meta["format"] = 2
+    del meta["params"]["knn_k"], meta["params"]["knn_max_df"]
+    arrays["meta"] = np.array(json.dumps(meta))
+    np.savez(tmp_path / "old.npz", **arrays)
+    old = DispatchModel.load(tmp_path / "old.npz")
+    logits = model.decision(test_texts) @ model.stack_weights[:, :n].T + model.stack_intercepts
+    expected = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    assert np.allclose(old.probabilities(test_texts), expected)
+    assert old.params == replace(model.params, knn_k=0) and old.neighbours is None
+    assert [p.category for p in old.predict(test_texts[:5])] == [old.predict(t).category for t in test_texts[:5]]
+
+
+def test_neighbours_vote_with_their_similarity(model):
+    # the stack reads 4 SVM scores and 4 neighbour votes; the model keeps every training text's
+    # vector restricted to the n-grams of at most 5 % of the texts (6 of 120)
+    assert model.stack_weights.shape == (4, 8)
+    assert model.neighbours.shape == (model.vectoriser.n_features, 120)
+    assert model.neighbour_labels.tolist().count(model.labels.index("交通运输")) == 30
+    assert 0 < np.diff(model.neighbours.indptr).max() <= 6
+    sims = np.array([[0.9, 0.0, 0.5, 0.7, 0.2], [0.0, 0.0, 0.3, 0.0, 0.0]])
+    labels = np.array([0, 1, 1, 0, 2])
+    assert _neighbour_votes(sims, labels, 3, 2).tolist() == [[1.6, 0.0, 0.0], [0.0, 0.3, 0.0]]
+    neighbours = sp.csr_matrix(np.array([[1.0, 0.0, 0.5, 0.0, 0.0], [0.0, 0.0, 0.0, 0.5, 0.2]]))
+    # similarities 0.8 * row 0 + 1.0 * row 1 = [0.8, 0, 0.4, 0.5, 0.2]: the top 3 are texts 0, 3, 2
+    one = _neighbour_votes_one(neighbours, labels, 3, 3, np.array([1, 0]), np.array([1.0, 0.8]))
+    assert np.allclose(one, [0.8 + 0.5, 0.4, 0.0])
+    assert np.allclose(one, _neighbour_votes((np.array([[0.8, 1.0]]) @ neighbours.toarray()), labels, 3, 3)[0])
 
 
 def test_training_refuses_unusable_data():
@@ -195,6 +237,7 @@ def test_tiny_classes_train_without_calibration():
     model = train(["拖欠工资", "公交车晚点", "拖欠加班费"], ["劳动", "交通", "劳动"])
     assert np.array_equal(model.stack_weights, np.eye(2)) and np.array_equal(model.stack_intercepts, np.zeros(2))
     assert "folds" not in model.cv_metrics
+    assert model.params.knn_k == 0 and model.neighbours is None  # no out-of-fold votes to weigh
     assert model.predict("拖欠工资").category == "劳动"
 
 
