@@ -47,6 +47,8 @@ CLASSIFIABLE_STATES = frozenset({CaseState.REGISTERED})
 #: and the messages (tests/test_intake_queries.py fails when the path touches another one)
 CASE_FIELDS = ("id", "public_id", "tracking_number", "state", "title", "text", "category_id", "district_id",
                "urgency", "reporter_id", "contact_phone")
+#: the unit's columns the dispatch checks and records
+UNIT_FIELDS = ("id", "public_id", "kind", "is_active")
 
 
 def threshold() -> float:
@@ -131,7 +133,8 @@ def _smart_dispatch(case_id: str) -> DispatchOutcome:
         reason = "low_confidence"
     else:
         unit_id = reference.route_unit_id(category_id=category.pk, district_id=case.district_id)
-        unit = next(iter(organization_list_active().filter(pk=unit_id).order_by()[:1]), None) if unit_id else None
+        unit = next(iter(organization_list_active().filter(pk=unit_id).order_by().only(*UNIT_FIELDS)[:1]),
+                    None) if unit_id else None
         reason = "" if unit is not None else "no_route"
     note = ""
     if unit is not None:

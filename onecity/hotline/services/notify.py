@@ -31,11 +31,12 @@ def contact_phone_of(case: Case) -> str:
 
 def staff_with_role(role: str, *, organization_id: int | None = None) -> list:
     """The active staff members holding `role` (of `organization_id`), as message recipients:
-    only their ids are loaded."""
+    only their ids are loaded. (A user holds a role at most once, a unique constraint, so the
+    join gives each of them once.)"""
     users = get_user_model().objects.filter(is_active=True, kind="staff", roles__role=role)
     if organization_id is not None:
         users = users.filter(organization_id=organization_id)
-    return list(users.distinct().order_by("pk").only("pk"))
+    return list(users.order_by("pk").only("pk"))
 
 
 def _render(build) -> tuple[str, str]:
