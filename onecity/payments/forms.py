@@ -6,7 +6,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from onecity.payments.enums import BillKind, BillState
+from onecity.payments.enums import BillKind, BillState, Channel
+from onecity.payments.selectors import CODE_PAYMENT_STATES
 
 
 class BillIssueForm(forms.Form):
@@ -56,6 +57,14 @@ class BillFilterForm(forms.Form):
                              choices=[("", pgettext_lazy("filter", "All"))] + list(BillKind.choices))
     due_from = forms.DateField(label=_("Due from"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     due_to = forms.DateField(label=_("Due until"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class CodePaymentFilterForm(forms.Form):
+    state = forms.ChoiceField(label=_("State"), required=False, choices=[("", pgettext_lazy("filter", "All"))] + [
+        (s.value, s.label) for s in CODE_PAYMENT_STATES])
+    channel = forms.ChoiceField(label=_("Channel"), required=False,
+                                choices=[("", pgettext_lazy("filter", "All"))] + list(Channel.choices))
+    day = forms.DateField(label=_("Day"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
 
 class StaticPayForm(forms.Form):

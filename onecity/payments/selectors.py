@@ -1,5 +1,5 @@
-"""Reads of the payments app: a resident's bills, a payee's bills with filters, collections by
-channel and day, exports. Personal data leaves here masked only."""
+"""Reads of the payments app: a resident's bills, a payee's bills with filters, the payments made
+with a payee's static code, collections by channel and day, exports. Personal data leaves here masked only."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet, Sum
-from django.db.models.functions import TruncDate
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from onecity.core.errors import PermissionDenied
 from onecity.payments import workflow
 from onecity.payments.access import bills_visible_to, cashier_payee_id
-from onecity.payments.enums import AttemptState, BillState, Channel
+from onecity.payments.enums import AttemptState, BillState, Channel, CodeKind
 from onecity.payments.models import Bill, BillBatch, BillEvent, PartnerClient, PaymentAttempt, Refund
 
 
@@ -148,6 +148,53 @@ def bill_export_rows(*, actor, filters: BillFilters) -> list[tuple]:
                      bill.due_date.isoformat(), bill.get_state_display(),
                      timezone.localtime(bill.issued_at).strftime("%Y-%m-%d %H:%M")))
     return rows
+
+
+# --- payments made with the payee's static code (no bill) ------------------------------------------
+
+#: the states the console lists: money received, and tries that did not complete (for context);
+#: open tries (created, pending) are still on their way and cancelled ones were given up by the payer
+CODE_PAYMENT_STATES = (AttemptState.SUCCEEDED, AttemptState.FAILED, AttemptState.EXPIRED)
+
+
+@dataclass(frozen=True)
+class CodePaymentFilters:
+    state: str = ""
+    channel: str = ""
+    day: dt.date | None = None  # local (Asia/Shanghai) day of the payment's time
+
+
+def code_payment_list_for_payee(*, actor, filters: CodePaymentFilters) -> QuerySet[PaymentAttempt]:
+    """A payee cashier's payments made with the unit's static code (any of its codes, revoked
+    ones too), newest first. Each row's `at` is when it finished (paid, failed, expired), else
+    when it started (others: PermissionDenied)."""
+    payee_id = cashier_payee_id(actor)
+    if payee_id is None:
+        raise PermissionDenied()
+    states = [filters.state] if filters.state in CODE_PAYMENT_STATES else list(CODE_PAYMENT_STATES)
+    attempts = (PaymentAttempt.objects.filter(payee_id=payee_id, bill__isnull=True, code__kind=CodeKind.STATIC,
+                                              state__in=states)
+                .annotate(at=Coalesce("finished_at", "created_at")))
+    if filters.channel:
+        attempts = attempts.filter(channel=filters.channel)
+    if filters.day:
+        zone = timezone.get_current_timezone()
+        start = dt.datetime.combine(filters.day, dt.time.min, tzinfo=zone)
+        attempts = attempts.filter(at__gte=start, at__lt=start + dt.timedelta(days=1))
+    return attempts.order_by("-at", "-id")
+
+
+CODE_PAYMENT_EXPORT_HEADER = ("payment_id", "time", "channel", "channel_trade_no", "payer_account", "amount",
+                              "refunded", "state")
+
+
+def code_payment_export_rows(*, actor, filters: CodePaymentFilters) -> list[tuple]:
+    """Rows for the CSV/XLSX export of the static-code payments (amounts in yuan as text with two
+    decimals; the payer's account only as the channel masked it)."""
+    return [(a.public_id, timezone.localtime(a.at).strftime("%Y-%m-%d %H:%M:%S"), a.get_channel_display(),
+             a.channel_trade_no, a.payer_account_masked, f"{a.amount_fen / 100:.2f}", f"{a.refunded_fen / 100:.2f}",
+             a.get_state_display())
+            for a in code_payment_list_for_payee(actor=actor, filters=filters).iterator()]
 
 
 def attempt_for_code(*, code, attempt_id: str) -> PaymentAttempt | None:

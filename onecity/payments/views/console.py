@@ -1,6 +1,7 @@
 """The payee console (desktop, role payee_cashier): bills with filters, issue one, bulk import
-with a row-error report, a bill with its code and history, the static payee code, collections by
-channel and day, and CSV/XLSX export."""
+with a row-error report, a bill with its code and history, the static payee code and the payments
+made with it, collections by channel and day, and CSV/XLSX export of the bills and of the
+static-code payments."""
 
 from __future__ import annotations
 
@@ -22,16 +23,26 @@ from onecity.identity.enums import Role
 from onecity.payments import workflow
 from onecity.payments.access import access_bill_by_id
 from onecity.payments.enums import Channel
-from onecity.payments.forms import BillCancelForm, BillFilterForm, BillImportForm, BillIssueForm
+from onecity.payments.forms import (
+    BillCancelForm,
+    BillFilterForm,
+    BillImportForm,
+    BillIssueForm,
+    CodePaymentFilterForm,
+)
 from onecity.payments.selectors import (
+    CODE_PAYMENT_EXPORT_HEADER,
     EXPORT_HEADER,
     BillFilters,
+    CodePaymentFilters,
     batches_for_payee,
     bill_attempts,
     bill_events,
     bill_export_rows,
     bill_list_for_payee,
     bill_refunds,
+    code_payment_export_rows,
+    code_payment_list_for_payee,
     collections_by_channel_and_day,
     collections_chart,
     payee_totals,
@@ -42,6 +53,7 @@ from onecity.payments.services.common import yuan_to_fen
 from onecity.payments.services.imports import bills_import
 
 cashier_required = staff_required(Role.PAYEE_CASHIER)
+EXPORT_FORMATS = ("csv", "xlsx")
 ISSUE_FIELDS = {"kind", "title", "amount", "due_date", "resident_phone", "payer_id_number", "payer_name",
                 "min_partial", "external_ref", "description"}
 
@@ -179,18 +191,14 @@ def collections(request):
                    "total_fen": sum(d.total_fen for d in days), "count": sum(d.count for d in days)})
 
 
-@cashier_required
-@require_GET
-def export(request, fmt: str):
-    if fmt not in ("csv", "xlsx"):
-        raise Http404
-    _form, filters = _filters(request)
-    rows = bill_export_rows(actor=request.user, filters=filters)
+def _table_export(*, fmt: str, name: str, header: tuple, rows: list[tuple]) -> HttpResponse:
+    """A console list as a file: CSV (UTF-8 with a byte-order mark, which Excel opens as such) or
+    XLSX, one heading row; the file is named after the list and the local time."""
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     if fmt == "xlsx":
         workbook = Workbook(write_only=True)
-        sheet = workbook.create_sheet("bills")
-        sheet.append(list(EXPORT_HEADER))
+        sheet = workbook.create_sheet(name)
+        sheet.append(list(header))
         for row in rows:
             sheet.append(list(row))
         buffer = io.BytesIO()
@@ -201,7 +209,49 @@ def export(request, fmt: str):
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response.write("\ufeff")
         writer = csv.writer(response)
-        writer.writerow(EXPORT_HEADER)
+        writer.writerow(header)
         writer.writerows(rows)
-    response["Content-Disposition"] = f'attachment; filename="bills-{stamp}.{fmt}"'
+    response["Content-Disposition"] = f'attachment; filename="{name}-{stamp}.{fmt}"'
     return response
+
+
+@cashier_required
+@require_GET
+def export(request, fmt: str):
+    if fmt not in EXPORT_FORMATS:
+        raise Http404
+    _form, filters = _filters(request)
+    return _table_export(fmt=fmt, name="bills", header=EXPORT_HEADER,
+                         rows=bill_export_rows(actor=request.user, filters=filters))
+
+
+def _code_payment_filters(request) -> tuple[CodePaymentFilterForm, CodePaymentFilters]:
+    form = CodePaymentFilterForm(request.GET or None)
+    if form.is_valid():
+        d = form.cleaned_data
+        return form, CodePaymentFilters(state=d["state"], channel=d["channel"], day=d["day"])
+    return form, CodePaymentFilters()
+
+
+@cashier_required
+@require_GET
+def code_payments(request):
+    """The payments residents made with the unit's static code (no bill): each with its channel
+    details and a way to refund it."""
+    form, filters = _code_payment_filters(request)
+    page = Paginator(code_payment_list_for_payee(actor=request.user, filters=filters), 25).get_page(
+        request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "payments/console/code_payments.html",
+                  {"filter_form": form, "page": page, "filters_query": query.urlencode()})
+
+
+@cashier_required
+@require_GET
+def code_payments_export(request, fmt: str):
+    if fmt not in EXPORT_FORMATS:
+        raise Http404
+    _form, filters = _code_payment_filters(request)
+    return _table_export(fmt=fmt, name="code-payments", header=CODE_PAYMENT_EXPORT_HEADER,
+                         rows=code_payment_export_rows(actor=request.user, filters=filters))

@@ -1,4 +1,5 @@
-"""Refunds in the payee console: ask for one from a paid bill's payment, the list of refunds
+"""Refunds in the payee console: ask for one from a paid bill's payment or from a payment made
+with the static payee code (back to the bill, or to the list of those payments), the list of refunds
 with the ones waiting for this cashier's approval first, approve or reject (decision 0019)."""
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def refund_new(request, attempt_id: str):
                                         "before the money goes back."))
             if attempt.bill_id:
                 return redirect("payments:console_bill", bill_id=attempt.bill.public_id)
-            return redirect("payments:console_refunds")
+            return redirect("payments:console_code_payments")
     return render(request, "payments/console/refund_new.html",
                   {"attempt": attempt, "form": form, "remaining_fen": refund_remaining_fen(attempt)},
                   status=422 if request.method == "POST" else 200)
