@@ -291,16 +291,13 @@ def _ledger_post(attempts: list[PaymentAttempt]) -> None:
         out = []
         for attempt in attempts:
             memo = f"{attempt.channel} {attempt.channel_trade_no}"[:200]
-            clearing = _account_id(AccountKind.CHANNEL_CLEARING, f"channel:{attempt.channel}")
+            clearing, payable, suspense = _accounts_of(attempt)
             applied = attempt.amount_fen - attempt.excess_fen
             if applied:
-                out.append(TransferRow(f"pay:{attempt.public_id}", clearing,
-                                       _account_id(AccountKind.PAYEE_PAYABLE, f"org:{attempt.payee.public_id}"),
-                                       applied, "payment", memo))
+                out.append(_row(f"pay:{attempt.public_id}", clearing, payable, applied, "payment", memo))
             if attempt.excess_fen:
-                out.append(TransferRow(f"pay:{attempt.public_id}:excess", clearing,
-                                       _account_id(AccountKind.SUSPENSE, "platform"), attempt.excess_fen,
-                                       "payment_excess", memo))
+                out.append(_row(f"pay:{attempt.public_id}:excess", clearing, suspense, attempt.excess_fen,
+                                "payment_excess", memo))
         return out
 
     try:
@@ -308,9 +305,22 @@ def _ledger_post(attempts: list[PaymentAttempt]) -> None:
     except ApplicationError as exc:
         if exc.code != "account_not_found":
             raise
-        # a remembered account was opened in a transaction that was rolled back: open it again
-        _ledger_accounts.clear()
+        # a remembered account was opened in a transaction that was rolled back: forget the
+        # accounts of this batch and open them again
+        for key in {key for attempt in attempts for key in _accounts_of(attempt)}:
+            _ledger_accounts.pop(key, None)
         transfers_post_bulk(rows())
+
+
+def _row(transfer_id: str, debit: tuple[str, str], credit: tuple[str, str], amount: int, code: str,
+         memo: str) -> TransferRow:
+    return TransferRow(transfer_id, _account_id(*debit), _account_id(*credit), amount, code, memo)
+
+
+def _accounts_of(attempt: PaymentAttempt) -> tuple[tuple[str, str], ...]:
+    """(kind, owner) of the channel's clearing account, the payee's payable, the suspense account."""
+    return ((AccountKind.CHANNEL_CLEARING, f"channel:{attempt.channel}"),
+            (AccountKind.PAYEE_PAYABLE, f"org:{attempt.payee.public_id}"), (AccountKind.SUSPENSE, "platform"))
 
 
 #: ledger account public ids by (kind, owner), per process: an account, once open, keeps its id
