@@ -4,11 +4,16 @@ parking — and about a third of them were paid in the last 30 days through the 
 so the payee consoles have collections to show. 林志远 (13800138000) has several bills due.
 At 福州第一中学 a few payments were refunded (asked for by `cashier`, approved by `cashier2`,
 back through the channel's sandbox): 林志远's paid bill in part, another in full, and one
-refund waits for `cashier2`'s approval. Past days are settled (T+1) and yesterday's statement of
-each channel is reconciled, with a few breaks (onecity.demo.clearing).
+refund waits for `cashier2`'s approval. Three units also took payments through their static payee
+code (扫码收款: the resident enters the amount, no bill) over the last three weeks — uniforms and
+exam fees at the school, record copies and parking at the hospital, card fees at the bus company —
+a few of them failed, and one paid at the school today was refunded in part. Past days are settled
+(T+1) and yesterday's statement of each channel is reconciled, with a few breaks
+(onecity.demo.clearing).
 
-Deterministic (a fixed random seed) and idempotent: each bill has an external reference, so a
-second run issues nothing new. Written through the payments services, as the system.
+Deterministic (a fixed random seed) and idempotent: each bill has an external reference and each
+static-code payment an idempotency key, so a second run makes nothing new. Written through the
+payments services, as the system.
 """
 
 from __future__ import annotations
@@ -22,11 +27,18 @@ from django.utils import timezone
 from onecity.demo.clearing import clearing_demo_seed
 from onecity.identity.enums import OrganizationKind, UserKind
 from onecity.identity.models import Organization, User
-from onecity.payments.enums import Channel
+from onecity.payments.channels.base import mask_payer
+from onecity.payments.enums import Channel, FailureCode
 from onecity.payments.gateways import sandbox_client
-from onecity.payments.models import Bill
-from onecity.payments.services.attempts import attempt_create, attempt_mark_succeeded, attempt_submit
+from onecity.payments.models import Bill, PaymentAttempt
+from onecity.payments.services.attempts import (
+    attempt_create,
+    attempt_mark_failed,
+    attempt_mark_succeeded,
+    attempt_submit,
+)
 from onecity.payments.services.bills import BillInput, bill_issue
+from onecity.payments.services.codes import code_static_issue
 from onecity.payments.services.refunds import refund_approve, refund_request
 
 RANDOM_SEED = 20261124
@@ -51,6 +63,17 @@ REFUND_PAYEE = "福州第一中学"
 REFUNDS = ((0.2, "学生申请减免，退还部分学费", True), (1.0, "学生转学，全额退费", True),
            (0.5, "重复缴纳，退还多缴部分", False))
 CHANNELS = [Channel.ALIPAY, Channel.WECHAT, Channel.ALIPAY, Channel.UNIONPAY, Channel.CITY_WALLET]
+#: payments made with a unit's static code (no bill): the unit, and the amounts residents enter (fen)
+CODE_PAYMENTS = {
+    "福州第一中学": (18000, 22000, 3500, 4800, 12000, 26000),  # uniforms, exam and club fees
+    "福建省立医院": (500, 1000, 2000, 1500, 3000, 15000),  # record copies, parking, a night's attendant
+    "福州公交集团有限公司": (2000, 2500, 5000, 10000),  # card replacement, deposits, top-ups
+}
+CODE_PAYMENTS_PER_PAYEE = 12
+#: every CODE_FAILURE_EVERY-th payment fails (the resident gave up, or the account was short)
+CODE_FAILURE_EVERY = 6
+CODE_FAILURES = (FailureCode.PAYER_CANCELLED, FailureCode.INSUFFICIENT_FUNDS)
+CODE_REFUND = (0.5, "校服尺码不合适，退还差价")  # the school's first static-code payment, in part
 
 
 #: the local hours people pay at (one per random slot): mornings, lunch and evenings
@@ -123,6 +146,7 @@ def payments_demo_seed(*, progress, bills_per_payee: int) -> int:
                 attempt_mark_succeeded(attempt_id=attempt.public_id, amount_fen=amount, channel_trade_no=trade_no,
                                        at=paid_at)
     _refunds_seed(to_refund)
+    _code_payments_seed(payees, citizens, today)
     clearing_demo_seed()
     return Bill.objects.count() - before
 
@@ -138,3 +162,72 @@ def _refunds_seed(attempts) -> None:
                                 reason=reason, idempotency_key="demo-refund")
         if approved:
             refund_approve(actor=cashiers["cashier2"], refund_id=refund.public_id, note="已核实")
+
+
+def _payer_account(rng: random.Random, channel: str, citizens) -> str:
+    """The payer's account as the channel reports it, masked as we keep it."""
+    if channel == Channel.ALIPAY:
+        account = "2088" + "".join(rng.choices("0123456789", k=12))
+    elif channel == Channel.WECHAT:
+        account = "oUpF8" + "".join(rng.choices("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-", k=23))
+    elif channel == Channel.UNIONPAY:
+        account = "6217" + "".join(rng.choices("0123456789", k=15))
+    else:
+        account = rng.choice(citizens).phone
+    return mask_payer(account)
+
+
+def _code_payments_seed(payees, citizens, today: dt.date) -> None:
+    """Payments residents made with the static code of the units in CODE_PAYMENTS, through the
+    services as the channels would report them. The school's first is paid now and refunded in
+    part: today is not settled, so that payment itself covers its refund whatever the payee's
+    earlier refunds took (a refund of a payment of a settled day can find the payable empty)."""
+    rng = random.Random(RANDOM_SEED + 1)  # its own sequence: the bills above stay as they were
+    done = set(PaymentAttempt.objects.filter(idempotency_key__startswith="demo-qr-")
+               .values_list("idempotency_key", flat=True))
+    to_refund = None
+    for payee in payees:
+        amounts = CODE_PAYMENTS.get(payee.name)
+        if amounts is None:
+            continue
+        token = code_static_issue(actor=None, payee_id=payee.pk).token
+        for n in range(CODE_PAYMENTS_PER_PAYEE):
+            amount, channel = rng.choice(amounts), rng.choice(CHANNELS)
+            paid_at = _paid_at(today, days_ago=rng.randrange(0, 21), slot=rng.randrange(0, 10),
+                               minute=rng.randrange(0, 60))
+            payer = _payer_account(rng, channel, citizens)
+            key = f"demo-qr-{payee.uscc[-6:]}-{n:03d}"
+            if key in done:
+                continue
+            attempt = attempt_create(bill_id=None, channel=channel, amount_fen=amount, idempotency_key=key,
+                                     actor=None, code_token=token)
+            if n % CODE_FAILURE_EVERY == CODE_FAILURE_EVERY - 1:
+                attempt_submit(attempt_id=attempt.public_id)
+                attempt_mark_failed(attempt_id=attempt.public_id,
+                                    failure_code=CODE_FAILURES[n // CODE_FAILURE_EVERY % len(CODE_FAILURES)])
+                continue
+            trade_no = f"DEMOQR{payee.uscc[-6:]}{n:03d}"
+            if settings.PAYMENTS_SANDBOX:  # the channel must know the trade to refund it
+                client = sandbox_client(channel)
+                client.pay(out_trade_no=attempt.public_id, amount_fen=amount)
+                trade_no = client.trade_no(attempt.public_id)
+            attempt_submit(attempt_id=attempt.public_id, channel_trade_no=trade_no)
+            refund_this = payee.name == REFUND_PAYEE and to_refund is None and settings.PAYMENTS_SANDBOX
+            attempt = attempt_mark_succeeded(attempt_id=attempt.public_id, amount_fen=amount, channel_trade_no=trade_no,
+                                             payer_account_masked=payer, at=None if refund_this else paid_at)
+            if refund_this:
+                to_refund = attempt
+    if to_refund is not None:
+        _code_refund_seed(to_refund)
+
+
+def _code_refund_seed(attempt) -> None:
+    """CODE_REFUND of `attempt`: `cashier` asks from the Code payments list, `cashier2` approves."""
+    cashiers = {u.username: u for u in User.objects.filter(username__in=("cashier", "cashier2"))}
+    if len(cashiers) < 2:
+        return
+    share, reason = CODE_REFUND
+    refund = refund_request(actor=cashiers["cashier"], attempt_id=attempt.public_id,
+                            amount_fen=max(100, int(attempt.amount_fen * share) // 100 * 100), reason=reason,
+                            idempotency_key="demo-refund")
+    refund_approve(actor=cashiers["cashier2"], refund_id=refund.public_id, note="已核实")
