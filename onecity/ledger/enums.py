@@ -39,10 +39,11 @@ NORMAL_SIDE: dict[str, str] = {
     AccountKind.SUSPENSE: Side.DEBIT,
 }
 
-#: Default limits per kind: a wallet or a payable never goes below zero; a receivable is never
-#: repaid beyond what is owed.
+#: Default limits per kind: a wallet never goes below zero; a receivable is never repaid beyond
+#: what is owed. A payee's payable has no limit: a refund of a payment already settled to the
+#: payee takes it below zero (the payee owes the platform until its next settlement nets it off,
+#: decision 0020), and the channel has returned the money by then, so the ledger must record it.
 DEFAULT_FLAGS: dict[str, frozenset[str]] = {
-    AccountKind.PAYEE_PAYABLE: frozenset({"debits_must_not_exceed_credits"}),
     AccountKind.RESIDENT_WALLET: frozenset({"debits_must_not_exceed_credits"}),
     AccountKind.CREDIT_RECEIVABLE: frozenset({"credits_must_not_exceed_debits"}),
 }

@@ -4,10 +4,12 @@ bill and the ledger. Bad input and refused decisions change nothing."""
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 
 import pytest
 from django.db import connection, connections
+from django.utils import timezone
 
 from onecity.core.errors import ApplicationError, NotFound
 from onecity.core.models import AuditEvent
@@ -19,7 +21,8 @@ from onecity.payments.gateways import sandbox_client
 from onecity.payments.models import Bill, BillEvent, PaymentAttempt, Refund
 from onecity.payments.services.attempts import attempt_create, attempt_mark_succeeded, attempt_submit
 from onecity.payments.services.refunds import refund_approve, refund_reject, refund_request
-from onecity.payments.tests.support import issue, make_staff
+from onecity.payments.services.settlement import settlement_run
+from onecity.payments.tests.support import SH, issue, make_staff
 
 CHANNELS = ["city_wallet", "alipay", "wechat", "unionpay"]
 
@@ -393,3 +396,30 @@ def test_partner_api_asks_for_a_refund_idempotently(client, city, second, settin
     assert snapshot() == before
     refund = refund_approve(actor=second, refund_id=data["id"])  # any cashier of the payee approves
     assert (refund.state, refund.requested_by, refund.approved_by) == ("succeeded", None, second)
+
+
+
+def test_refund_of_a_payment_already_settled_takes_the_payable_below_zero_and_the_next_settlement_nets_it(
+        city, second, monkeypatch, django_capture_on_commit_callbacks):
+    """Refunds come days after the payment, when its day was settled and the payee paid out: the
+    channel returns the money, so the ledger must record it — the payee's payable goes below zero
+    (the payee owes it) until the next settlement, a deficit, brings it back to zero."""
+    now = timezone.now()
+    yesterday = now - dt.timedelta(days=1)
+    monkeypatch.setattr(timezone, "now", lambda: yesterday)
+    attempt = paid(city, "wechat", amount=250000)
+    monkeypatch.setattr(timezone, "now", lambda: now)
+    [first] = settlement_run(day=yesterday.astimezone(SH).date())
+    assert (first.gross_fen, first.refunds_fen, first.net_fen + first.fees_fen) == (250000, 0, 250000)
+    assert balances(attempt) == (250000, 0)  # all of it paid out to the school
+    with django_capture_on_commit_callbacks(execute=True):
+        refund = refund_approve(actor=second, refund_id=request(city, attempt, 100000).public_id)
+    assert (refund.state, refund.failure_code) == ("succeeded", "")
+    assert balances(attempt) == (150000, -100000)
+    assert ledger_trial_balance().balanced
+    monkeypatch.setattr(timezone, "now", lambda: now + dt.timedelta(days=1))
+    [second_day] = settlement_run(day=now.astimezone(SH).date())
+    assert (second_day.gross_fen, second_day.fees_fen, second_day.refunds_fen, second_day.net_fen,
+            second_day.state) == (0, 0, 100000, -100000, "deficit")
+    assert balances(attempt)[1] == 0
+    assert ledger_trial_balance().balanced
