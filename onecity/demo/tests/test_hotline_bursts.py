@@ -33,11 +33,15 @@ def test_bursts_make_hot_spots_and_duplicate_suggestions():
     report = hs.hotspot_compute(window="7d", end=timezone.now())
     regions = dict(Organization.objects.values_list("pk", "region_code"))
     found = {(regions[h.district_id], h.category_code): (h.count, h.before) for h in report.hotspots}
-    # every burst is a rising hot spot of its district, with its requests of the last 7 days
+    # every burst is a rising hot spot of its district, made of its requests of the last 7 days
+    # and at most the few other requests of that district in those days that read alike (the
+    # demo's year of history adds a request of its own to a cluster on some days)
     for burst in bursts:
         recent = sum(1 for hours, _stop, _text in burst["requests"] if hours < 7 * 24)
+        others = (Case.objects.filter(district__region_code=burst["district"], created_at__gte=report.start,
+                                      created_at__lt=report.end).exclude(text__in=texts).count())
         count, before = found[(burst["district"], burst["category"])]
-        assert count >= 3 and count <= recent and before < count, burst["category"]
+        assert 3 <= count <= recent + min(others, 2) and before < count, burst["category"]
     assert report.rising[:len(bursts)] == report.hotspots[:len(bursts)]
 
     # the newest report of the compound without water suggests the others as duplicates
