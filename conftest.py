@@ -33,24 +33,35 @@ def pytest_collection_modifyitems(items):
             item.fixturenames.append("django_db_serialized_rollback")
 
 
+#: whether the last test that ran was transactional, so the tables were emptied when it ended
+_emptied = {"tables": False}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item):
+    """Before a test that is not transactional, if the test before it emptied the tables, reload
+    the rows the migrations seeded, so no test on this worker depends on which tests ran before
+    it (Django's own runner runs transactional tests last; pytest-xdist does not). Done here, not
+    when the transactional test ends: under xdist that test often does not know yet which test
+    comes next on its worker. A transactional test reloads them itself, at its set-up."""
+    if _emptied["tables"] and not _transactional(item):
+        from django.db import connections
+        from pytest_django.plugin import blocking_manager_key
+
+        with item.config.stash[blocking_manager_key].unblock():
+            for alias in connections:
+                contents = getattr(connections[alias], "_test_serialized_contents", None)
+                if contents:
+                    connections[alias].creation.deserialize_db_from_string(contents)
+        _emptied["tables"] = False
+    yield
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_teardown(item, nextitem):
-    """After a transactional test has flushed the tables (its fixtures are finalized by now),
-    reload the rows the migrations seeded, so no later test on this worker depends on which
-    tests ran before it. Django's own runner runs transactional tests last; pytest-xdist
-    does not."""
     yield
-    # the next transactional test reloads them itself (Django does, at its set-up)
-    if not _transactional(item) or nextitem is None or _transactional(nextitem):
-        return
-    from django.db import connections
-    from pytest_django.plugin import blocking_manager_key
-
-    with item.config.stash[blocking_manager_key].unblock():
-        for alias in connections:
-            contents = getattr(connections[alias], "_test_serialized_contents", None)
-            if contents:
-                connections[alias].creation.deserialize_db_from_string(contents)
+    if _transactional(item):
+        _emptied["tables"] = True
 
 
 @pytest.fixture(autouse=True)
