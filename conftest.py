@@ -39,22 +39,31 @@ _emptied = {"tables": False}
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_setup(item):
-    """Before a test that is not transactional, if the test before it emptied the tables, reload
-    the rows the migrations seeded, so no test on this worker depends on which tests ran before
-    it (Django's own runner runs transactional tests last; pytest-xdist does not). Done here, not
-    when the transactional test ends: under xdist that test often does not know yet which test
-    comes next on its worker. A transactional test reloads them itself, at its set-up."""
-    if _emptied["tables"] and not _transactional(item):
+    """Before a database test that is not transactional, reload the rows the migrations seeded
+    when the test before it emptied the tables or when they are missing (checked with two cheap
+    queries), so no test on this worker depends on which tests ran before it (Django's own runner
+    runs transactional tests last; pytest-xdist does not). A transactional test reloads them
+    itself, at its set-up."""
+    if not _transactional(item) and (item.get_closest_marker("django_db") or "db" in item.fixturenames):
         from django.db import connections
         from pytest_django.plugin import blocking_manager_key
 
         with item.config.stash[blocking_manager_key].unblock():
             for alias in connections:
                 contents = getattr(connections[alias], "_test_serialized_contents", None)
-                if contents:
+                if contents and (_emptied["tables"] or not _seeded_rows_present(alias)):
                     connections[alias].creation.deserialize_db_from_string(contents)
         _emptied["tables"] = False
     yield
+
+
+def _seeded_rows_present(alias: str) -> bool:
+    """The working-day calendar and the default time limits are there (one cheap query each)."""
+    from onecity.core.models import CalendarDay
+    from onecity.hotline.models import TimeLimitRule
+
+    return CalendarDay.objects.using(alias).exists() \
+        and TimeLimitRule.objects.using(alias).filter(category__isnull=True).exists()
 
 
 @pytest.hookimpl(hookwrapper=True)
