@@ -123,13 +123,15 @@ def _kept(headers: Mapping[str, str]) -> dict[str, str]:
 
 
 def notification_receive(*, channel: str, headers: Mapping[str, str], body: bytes, remote_addr: str | None = None,
-                         source: str = NotificationSource.NOTIFY) -> ChannelNotification:
+                         source: str = NotificationSource.NOTIFY, received_at=None, **outcome) -> ChannelNotification:
     """Store what the channel sent, as it came, in its own transaction: one INSERT, committed on
     its own (autocommit) when called outside a transaction, as the notify endpoint does — no
-    BEGIN/COMMIT pair around it, the statement is the transaction."""
+    BEGIN/COMMIT pair around it, the statement is the transaction. `outcome`: the verification's
+    columns, when the caller verified before storing (notification_handle)."""
     return ChannelNotification.objects.create(
         channel=channel, source=source, headers=_kept(headers), body=body.decode("utf-8", errors="replace"),
-        body_sha256=hashlib.sha256(body).hexdigest(), remote_addr=remote_addr or None, received_at=timezone.now())
+        body_sha256=hashlib.sha256(body).hexdigest(), remote_addr=remote_addr or None,
+        received_at=received_at or timezone.now(), **outcome)
 
 
 def _reply_for(row: ChannelNotification) -> Reply:
@@ -244,10 +246,8 @@ def notification_handle(*, channel: str, headers: Mapping[str, str], body: bytes
     except ChannelError as exc:
         fields = {"verified": False, "result": R.REJECTED, "result_detail": f"{exc.code}: {exc.message}"[:300],
                   "processed_at": received_at}
-    row = ChannelNotification.objects.create(
-        channel=channel, source=NotificationSource.NOTIFY, headers=_kept(headers),
-        body=body.decode("utf-8", errors="replace"), body_sha256=hashlib.sha256(body).hexdigest(),
-        remote_addr=remote_addr or None, received_at=received_at, **fields)
+    row = notification_receive(channel=channel, headers=headers, body=body, remote_addr=remote_addr,
+                               received_at=received_at, **fields)
     if row.result == R.REJECTED:
         return NotificationOutcome(row, _reply_for(row))
     from onecity.payments.tasks import notifications_apply_soon
