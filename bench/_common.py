@@ -76,12 +76,28 @@ def served(env: dict[str, str], port: int, workers: int, threads: int = 4) -> It
                 time.sleep(0.2)
         yield base
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        _stop(proc)
         log.close()
+
+
+@contextlib.contextmanager
+def worker(env: dict[str, str]) -> Iterator[subprocess.Popen]:
+    """`onecity worker` (the task queue's consumer), as in production, for the run's duration."""
+    log = open(Path(env["ONECITY_VAR_DIR"]) / "worker.log", "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen([ONECITY, "worker"], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        yield proc
+    finally:
+        _stop(proc)
+        log.close()
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
 
 
 @dataclass

@@ -30,10 +30,8 @@ afterwards.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -42,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench._common import ONECITY, emit, free_port, isolated_env, load, run_onecity, served  # noqa: E402
+from bench._common import emit, free_port, isolated_env, load, run_onecity, served, worker  # noqa: E402
 
 PG_SERVER = os.environ.get("ONECITY_BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
 PG_DB = "onecity_bench_notify"
@@ -170,22 +168,6 @@ def measure(args, env: dict[str, str], n: int) -> None:
              (applied_at - started - result.seconds) * 1000, 1),
          mix="even: city_wallet, alipay, wechat, unionpay", payees=PAYEES, database=args.engine,
          concurrency=args.concurrency, workers=args.workers, threads=args.threads, check=outcome)
-
-
-@contextlib.contextmanager
-def worker(env: dict[str, str]):
-    """`onecity worker` (the task queue's consumer, which runs the applier), as in production."""
-    log = open(Path(env["ONECITY_VAR_DIR"]) / "worker.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([ONECITY, "worker"], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 if __name__ == "__main__":
