@@ -3,10 +3,14 @@
 1. Intake path, in-process on SQLite (a throw-away var/ directory, migrated; the demo
    organizations, staff, categories, dispatch matrix, time limits and unit handlers loaded; a
    classifier trained on demo-template requests). Each request goes the whole way a phone call
-   goes: validation and registration (`case_register`: tracking number, event, the smart-dispatch
-   job put on the SQLite task queue after commit), then what the worker does with that job —
-   classification, acceptance and dispatch to the matrix unit (`case_smart_dispatch`) with the
-   notifications put in the outbox (SMS to the resident, in-app message to the unit's handlers).
+   goes: validation and registration (`case_register`: tracking number, event, the case marked
+   as awaiting the classifier and a smart-dispatch run put on the SQLite task queue after commit
+   unless one is queued already), then what the worker's run does with the awaiting cases —
+   classification, acceptance and dispatch to the matrix unit (`smart_dispatch_pending`, in
+   batches) with the notifications put in the outbox (SMS to the resident, in-app message to the
+   unit's handlers). The worker's run takes what arrived since the last one: the timed rounds
+   register `--requests / 6` calls, then run it once (a burst); the `_one_by_one` line runs it
+   after every single registration instead (a quiet hour: a batch of one each time).
    The same-run baseline is the same case row inserted by the bare ORM in its own transaction,
    timed in rounds interleaved with the path so that other processes slow both alike. Lines in
    requests/s with `ratio` = value / baseline: the baseline itself, registration alone (what
@@ -107,8 +111,10 @@ def bench_intake(n: int, rounds: int = ROUNDS) -> None:
       counter, no event, no job, no classifier, no dispatch, no messages;
     - register: `case_register` (validate, tracking number, case and event rows, the
       smart-dispatch job queued after commit);
-    - smart dispatch: what the worker does with each queued job (`case_smart_dispatch`:
-      classify, accept, dispatch to the matrix unit, messages to the outbox after commit).
+    - smart dispatch: what the worker's run does with the cases registered since the last one
+      (`smart_dispatch_pending`: classify, accept, dispatch to the matrix unit, messages to the
+      outbox, in batches);
+    - one by one: both for a quarter as many requests, the run after every registration.
     """
     from django.db import connection, transaction
     from django.test.utils import CaptureQueriesContext
@@ -118,12 +124,12 @@ def bench_intake(n: int, rounds: int = ROUNDS) -> None:
     from onecity.core.crypto import lookup_hash
     from onecity.hotline.enums import CaseState, Channel, Urgency
     from onecity.hotline.models import Case
-    from onecity.hotline.services.dispatch import case_smart_dispatch
+    from onecity.hotline.services.dispatch import smart_dispatch_pending
     from onecity.hotline.services.intake import case_register
     from onecity.notifications.models import Message
 
     operator, districts = _intake_fixture()
-    requests = demo_requests(n + 21, seed=2)
+    requests = demo_requests(n + 21 + n // 4, seed=2)
     rng = random.Random(3)
 
     def address_phone(district: dict) -> tuple[str, str]:
@@ -147,18 +153,19 @@ def bench_intake(n: int, rounds: int = ROUNDS) -> None:
                 urgency=Urgency.NORMAL, state_entered_at=now, created_at=now, updated_at=now)
 
     for text, _code, district in requests[:20]:  # warm-up: model load, caches, compiled queries
-        case_smart_dispatch(case_id=register(text, district).public_id)
+        register(text, district)
+        smart_dispatch_pending()
         bare_insert(text, district)
     text, _code, district = requests[20]
     with CaptureQueriesContext(connection) as registering:
-        case = register(text, district)
+        register(text, district)
     with CaptureQueriesContext(connection) as dispatching:
-        case_smart_dispatch(case_id=case.public_id)
+        smart_dispatch_pending()
 
-    timed = requests[21:]
+    timed = requests[21:21 + n]
     first_id = Case.objects.order_by("-id").values_list("id", flat=True).first()
-    messages_before, jobs_before = Message.objects.count(), HUEY.pending_count()
-    seconds = {"baseline": 0.0, "register": 0.0, "dispatch": 0.0}
+    messages_before, jobs_queued = Message.objects.count(), 0
+    seconds = {"baseline": 0.0, "register": 0.0, "dispatch": 0.0, "one_by_one": 0.0}
     cpu = dict(seconds)  # this process's CPU time: what the step costs one core, whoever else runs
 
     def timed_step(step: str, work):
@@ -169,15 +176,21 @@ def bench_intake(n: int, rounds: int = ROUNDS) -> None:
         return result
 
     size = max(1, -(-len(timed) // rounds))
+    batches = []
     for start in range(0, len(timed), size):
         chunk = timed[start:start + size]
         timed_step("baseline", lambda chunk=chunk: [bare_insert(text, district) for text, _code, district in chunk])
-        case_ids = timed_step("register", lambda chunk=chunk: [register(text, district).public_id
-                                                                for text, _code, district in chunk])
-        timed_step("dispatch", lambda case_ids=case_ids: [case_smart_dispatch(case_id=i) for i in case_ids])
+        jobs_before = HUEY.pending_count()
+        timed_step("register", lambda chunk=chunk: [register(text, district) for text, _code, district in chunk])
+        jobs_queued += HUEY.pending_count() - jobs_before
+        batches.append(len(timed_step("dispatch", smart_dispatch_pending)))
 
     new = Case.objects.filter(id__gt=first_id).exclude(tracking_number__startswith="BASE-")
     dispatched = new.filter(state=CaseState.DISPATCHED).count()
+    messages = Message.objects.count() - messages_before
+    one_by_one = requests[21 + n:]
+    timed_step("one_by_one", lambda: [(register(text, district), smart_dispatch_pending())
+                                      for text, _code, district in one_by_one])
     baseline = n / seconds["baseline"]
     register_rps = n / seconds["register"]
     dispatch_rps = n / seconds["dispatch"]
@@ -192,17 +205,23 @@ def bench_intake(n: int, rounds: int = ROUNDS) -> None:
          step="same-run baseline: the same case row inserted by the bare ORM (nothing else)", n=n,
          database="sqlite", cores=1, rounds=rounds, per_cpu_second=per_cpu_second("baseline"))
     emit("hotline_intake_register", register_rps, "req/s", register_rps / baseline,
-         step="validate, store, event, smart-dispatch job queued (what the caller waits for)",
-         jobs_queued=HUEY.pending_count() - jobs_before, queries=len(registering.captured_queries),
+         step="validate, store, event, smart-dispatch run queued unless one is (what the caller waits for)",
+         jobs_queued=jobs_queued, queries=len(registering.captured_queries),
          per_cpu_second=per_cpu_second("register"), **common)
     emit("hotline_intake_smart_dispatch", dispatch_rps, "req/s", dispatch_rps / baseline,
-         step="worker: classify, accept, dispatch to the matrix unit, notifications queued",
-         auto_dispatched_share=round(dispatched / n, 3), messages=Message.objects.count() - messages_before,
-         queries=len(dispatching.captured_queries), per_cpu_second=per_cpu_second("dispatch"), **common)
+         step="worker: classify, accept, dispatch to the matrix unit, notifications queued (in batches)",
+         auto_dispatched_share=round(dispatched / n, 3), messages=messages, batches=batches,
+         queries_batch_of_one=len(dispatching.captured_queries), per_cpu_second=per_cpu_second("dispatch"),
+         **common)
     emit("hotline_intake_path", total, "req/s", total / baseline,
          step="both, one after the other on one core", target=INTAKE_TARGET, meets_target=total >= INTAKE_TARGET,
          queries=len(registering.captured_queries) + len(dispatching.captured_queries),
          per_cpu_second=per_cpu_second("register", "dispatch"), **common)
+    single = len(one_by_one) / seconds["one_by_one"]
+    emit("hotline_intake_path_one_by_one", single, "req/s", single / baseline,
+         step="both, the worker's run after every single registration (batches of one)", target=INTAKE_TARGET,
+         meets_target=single >= INTAKE_TARGET, per_cpu_second=round(len(one_by_one) / cpu["one_by_one"], 1),
+         **common | {"n": len(one_by_one)})
 
 
 def bench_classifier() -> None:

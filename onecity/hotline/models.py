@@ -138,6 +138,8 @@ class Case(models.Model):
                                  verbose_name=_("category"))
     classifier_confidence = models.FloatField(null=True, blank=True)
     classifier_suggestions = models.JSONField(default=list, blank=True)  # [{"category": code, "score": p}]
+    # registered for the classifier and not read by it yet: smart dispatch takes these in batches
+    awaiting_classifier = models.BooleanField(default=False, editable=False)
     district = models.ForeignKey(ORG, on_delete=models.PROTECT, related_name="+", verbose_name=_("district"))
     address = models.CharField(_("street address"), max_length=200)
     latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True,
@@ -197,6 +199,7 @@ class Case(models.Model):
             models.Index(fields=["state", "handle_due_at"]),
             models.Index(fields=["updated_at"]),  # the statistics' refresh: cases changed since
             models.Index(fields=["district", "-created_at"]),  # duplicates and hot spots by district
+            models.Index(fields=["id"], condition=Q(awaiting_classifier=True), name="hotline_case_awaiting_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=(Q(state="merged") & Q(merged_into__isnull=False))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
+from huey.contrib.djhuey import HUEY, db_periodic_task, db_task, lock_task
 
 from onecity.hotline.services.escalation import case_escalate_overdue
 
@@ -15,12 +15,35 @@ def case_escalate_overdue_task() -> int:
     return len(case_escalate_overdue().escalated)
 
 
-@db_task(retries=2, retry_delay=30)
-def case_smart_dispatch_task(case_id: str) -> bool:
-    """After intake: classify the request and dispatch it when the classifier is confident."""
-    from onecity.hotline.services.dispatch import case_smart_dispatch
+#: set while a smart-dispatch run is queued and has not started: intake queues one only when it
+#: is not set, so a burst of calls queues a handful of runs, not one per call
+_DISPATCH_QUEUED = "hotline:smart-dispatch-queued"
 
-    return case_smart_dispatch(case_id=case_id).dispatched
+
+def smart_dispatch_soon() -> None:
+    """Called by intake after a request awaiting the classifier was committed: make sure a
+    smart-dispatch run will start after this moment. The run clears the flag before it looks
+    for cases, so a case registered while a run is under way is found by that run or the next."""
+    if HUEY.put_if_empty(_DISPATCH_QUEUED, "1"):
+        smart_dispatch_task()
+
+
+@db_task()
+def smart_dispatch_task() -> int:
+    """Classify the requests awaiting the classifier and dispatch the confident ones."""
+    from onecity.hotline.services.dispatch import smart_dispatch_pending
+
+    HUEY.get(_DISPATCH_QUEUED)  # reads and clears the flag
+    return len(smart_dispatch_pending())
+
+
+@db_periodic_task(crontab(minute="*"))
+@lock_task("hotline-smart-dispatch-pending")
+def smart_dispatch_pending_task() -> int:
+    """Every minute: the same run, for requests whose run was lost (a crash after commit)."""
+    from onecity.hotline.services.dispatch import smart_dispatch_pending
+
+    return len(smart_dispatch_pending())
 
 
 @db_periodic_task(crontab(day_of_week="1", hour="3", minute="0"))

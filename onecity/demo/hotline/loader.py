@@ -256,7 +256,7 @@ def _replaying_history(clock: _Clock) -> Iterator[None]:
         return None
 
     swaps = [(timezone, "now", lambda: clock.now), (notify, "sms_reporter", silent), (notify, "in_app", silent),
-             (dispatch, "smart_dispatch_schedule", silent)]
+             (dispatch, "smart_dispatch_wanted", lambda category: False)]
     saved = [(obj, name, getattr(obj, name)) for obj, name, _ in swaps]
     try:
         for obj, name, value in swaps:

@@ -9,12 +9,14 @@ checks, but only one UPDATE ... WHERE state = <observed> matches; the other gets
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from onecity.core.bulk import update_rows
 from onecity.core.errors import ApplicationError, PermissionDenied
 from onecity.hotline import workflow
 from onecity.hotline.access import access_case_by_id, acting_roles
@@ -85,32 +87,38 @@ class Step:
     data: dict[str, Any] | None = None
 
 
-def apply_steps(*, actor, case: Case, steps: list[Step], now: dt.datetime) -> Case:
-    """Move `case` along several transitions, each starting where the one before ended (checked
-    here), as one change: one conditional UPDATE on the observed state with every step's updates
-    and the last state reached, and one event row per step, in order, with one INSERT. The case
-    object is updated in memory (no reload). Raises the "changed meanwhile" error when the case
-    left its observed state."""
-    state = case.state
-    fields: dict[str, Any] = {"updated_at": now}
-    for step in steps:
-        if step.transition.source != state:
-            raise ValueError(f"{step.transition.action} does not start from {state}")
-        fields.update(step.updates)
-        if step.transition.target is not None:
-            state = step.transition.target
-            fields.update(state=state, state_entered_at=now)
-    if not Case.objects.filter(pk=case.pk, state=case.state).update(**fields):
-        raise conflict_error()
-    events, state = [], case.state
-    for step in steps:
-        events.append(CaseEvent(case=case, actor=actor_or_none(actor), action=step.transition.action, from_state=state,
-                                to_state=step.transition.target or "", note=step.note, data=step.data or {}, at=now))
-        state = step.transition.target or state
+def apply_steps(*, actor, changes: list[tuple[Case, list[Step]]], now: dt.datetime) -> None:
+    """Move each case of `changes` along its steps, each starting where the one before ended
+    (checked here), all as one change: per set of changed columns one conditional UPDATE on the
+    cases' observed states (`core.bulk.update_rows`, one executemany), and every step's event
+    row, in order, with one INSERT. The case objects are updated in memory (no reload). Raises
+    the "changed meanwhile" error when a case left its observed state (the caller's transaction
+    then rolls back, so no case of the batch changes)."""
+    by_columns: dict[tuple[str, ...], list[tuple[Case, dict[str, Any]]]] = defaultdict(list)
+    events = []
+    for case, steps in changes:
+        state = case.state
+        fields: dict[str, Any] = {"updated_at": now}
+        for step in steps:
+            if step.transition.source != state:
+                raise ValueError(f"{step.transition.action} does not start from {state}")
+            fields.update(step.updates)
+            events.append(CaseEvent(case=case, actor=actor_or_none(actor), action=step.transition.action,
+                                    from_state=state, to_state=step.transition.target or "", note=step.note,
+                                    data=step.data or {}, at=now))
+            if step.transition.target is not None:
+                state = step.transition.target
+                fields.update(state=state, state_entered_at=now)
+        by_columns[tuple(fields)].append((case, fields))
+    for columns, members in by_columns.items():
+        rows = [(case.pk, *fields.values(), case.state) for case, fields in members]
+        if update_rows(Case, columns, rows, where=("state",)) != len(rows):
+            raise conflict_error()
     CaseEvent.objects.bulk_create(events)
-    for name, value in fields.items():
-        setattr(case, name, value)
-    return case
+    for members in by_columns.values():
+        for case, fields in members:
+            for name, value in fields.items():
+                setattr(case, name, value)
 
 
 def apply(*, actor, case: Case, transition: workflow.Transition, updates: dict[str, Any] | None = None,

@@ -8,6 +8,8 @@ after commit (services/notify.py). Arguments are keyword-only; `case_id` is the 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -127,62 +129,86 @@ def case_classify(*, actor, case_id: str, category_code: str, confidence: float 
                  data={"category": category.code, "previous": _code_of(case.category_id), "confidence": confidence})
 
 
+@dataclass(frozen=True)
+class Reading:
+    """The classifier's reading of one registered case, as smart dispatch applies it: the
+    category with its confidence and suggestions and, when `unit` is given, acceptance and
+    dispatch to that unit with `note`."""
+
+    case: Case
+    category_code: str
+    confidence: float
+    suggestions: list[dict]
+    unit: Any = None  # an active first-level Organization, or None
+    note: str = ""
+
+
 @transaction.atomic(savepoint=False)  # inside smart dispatch's transaction: no savepoint of its own
-def case_classify_and_dispatch(*, actor, case: Case, category_code: str, confidence: float,
-                               suggestions: list[dict], unit=None, note: str = "") -> Case:
-    """Smart dispatch as one change: `classify` with the classifier's confidence and suggestions
-    and, when `unit` is given, `accept` and `dispatch` to it, applied together (services/base.py
-    `apply_steps`: one conditional UPDATE, one event row per step, one INSERT); the resident's
-    SMS and the unit's messages go into the outbox after commit with one INSERT. `case` is the
-    registered case as loaded through `access_case_by_id` by the caller in this transaction.
+def cases_classify_and_dispatch(*, actor, readings: list[Reading], updates: dict | None = None) -> None:
+    """Smart dispatch of a batch of registered cases as one change: for each, `classify` with the
+    classifier's confidence and suggestions and, when its reading names a unit, `accept` and
+    `dispatch` to it (services/base.py `apply_steps`: one conditional UPDATE per set of changed
+    columns, every event row with one INSERT); the residents' SMS and the units' messages go into
+    the outbox with one INSERT, the units' handlers found with one query. `updates` are further
+    columns set on every case. The cases are updated in memory.
 
     Every check of `case_classify`, `case_accept` and `case_dispatch` holds: each step's
     transition from the state the step before left (409), the actor's roles on it, an active
     category, a confidence between 0 and 1, an active first-level unit; the deadlines are the
-    ones those services set (the overall clock from acceptance, the sign clock from dispatch)."""
-    category = _category(category_code)
-    if category is None:
-        raise ApplicationError(_("Please choose an active category."), code="category_invalid", field="category")
-    if not 0.0 <= float(confidence) <= 1.0:
-        raise ApplicationError(_("A confidence is between 0 and 1."), code="confidence_invalid")
+    ones those services set (the overall clock from acceptance, the sign clock from dispatch).
+    One failed check fails the whole batch."""
     now = timezone.now()
-    classify = transition_checked(actor, case, Action.CLASSIFY)
-    steps = [Step(classify, updates={"category_id": category.pk, "classifier_confidence": float(confidence),
-                                     "classifier_suggestions": list(suggestions or [])},
-                  data={"category": category.code, "previous": _code_of(case.category_id), "confidence": confidence})]
-    if unit is None:
-        return apply_steps(actor=actor, case=case, steps=steps, now=now)
-
-    accept = transition_checked(actor, case, Action.ACCEPT)
-    dispatch = transition_checked(actor, case, Action.DISPATCH, state=accept.target)
-    if getattr(unit, "pk", None) is None or unit.kind not in FIRST_LEVEL_KINDS or not unit.is_active:
-        raise ApplicationError(_("Please choose the city department or district that should handle this."),
-                               code="unit_invalid", field="unit")
-    if case.urgency not in Urgency.values:
-        raise ApplicationError(_("Please choose the urgency."), code="urgency_invalid", field="urgency")
-    note = clean_text(note, field="note", required=False, message="")
-    limit = time_limit_for(category_id=category.pk, urgency=case.urgency)
-    due = limit.overall_deadline(now)
-    sign_due = limit.sign_deadline(now)
-    steps += [
-        Step(accept, updates={"accepted_at": now, "due_at": due, "urgency": case.urgency},
-             data={"due_at": due.isoformat()}),
-        Step(dispatch, note=note,
-             updates={"assigned_unit_id": unit.pk, "assigned_subunit_id": None, "dispatched_at": now,
-                      "sign_due_at": sign_due, "handle_due_at": None, "state_reason": ""},
-             data={"unit": unit.public_id, "sign_due_at": sign_due.isoformat()}),
-    ]
-    case = apply_steps(actor=actor, case=case, steps=steps, now=now)
-    notify.send_with_change([
-        notify.sms_to_reporter(case, template="hotline.accepted", build=lambda: ("", _(
-            "[12345] Your request %(number)s has been accepted. We will reply by %(due)s.")
-            % {"number": case.tracking_number, "due": _local(due)})),
-        *notify.in_app_to(notify.unit_handlers(unit.pk), template="hotline.dispatched", build=lambda: (
+    changes, dispatched = [], []
+    for reading in readings:
+        case, unit = reading.case, reading.unit
+        category = _category(reading.category_code)
+        if category is None:
+            raise ApplicationError(_("Please choose an active category."), code="category_invalid",
+                                   field="category")
+        confidence = reading.confidence
+        if not 0.0 <= float(confidence) <= 1.0:
+            raise ApplicationError(_("A confidence is between 0 and 1."), code="confidence_invalid")
+        classify = transition_checked(actor, case, Action.CLASSIFY)
+        steps = [Step(classify, updates={**(updates or {}), "category_id": category.pk,
+                                         "classifier_confidence": float(confidence),
+                                         "classifier_suggestions": list(reading.suggestions or [])},
+                      data={"category": category.code, "previous": _code_of(case.category_id),
+                            "confidence": confidence})]
+        if unit is not None:
+            accept = transition_checked(actor, case, Action.ACCEPT)
+            dispatch = transition_checked(actor, case, Action.DISPATCH, state=accept.target)
+            if getattr(unit, "pk", None) is None or unit.kind not in FIRST_LEVEL_KINDS or not unit.is_active:
+                raise ApplicationError(_("Please choose the city department or district that should handle this."),
+                                       code="unit_invalid", field="unit")
+            if case.urgency not in Urgency.values:
+                raise ApplicationError(_("Please choose the urgency."), code="urgency_invalid", field="urgency")
+            limit = time_limit_for(category_id=category.pk, urgency=case.urgency)
+            due, sign_due = limit.overall_deadline(now), limit.sign_deadline(now)
+            steps += [
+                Step(accept, updates={"accepted_at": now, "due_at": due, "urgency": case.urgency},
+                     data={"due_at": due.isoformat()}),
+                Step(dispatch, note=clean_text(reading.note, field="note", required=False, message=""),
+                     updates={"assigned_unit_id": unit.pk, "assigned_subunit_id": None, "dispatched_at": now,
+                              "sign_due_at": sign_due, "handle_due_at": None, "state_reason": ""},
+                     data={"unit": unit.public_id, "sign_due_at": sign_due.isoformat()}),
+            ]
+            dispatched.append((case, unit, due, sign_due))
+        changes.append((case, steps))
+    apply_steps(actor=actor, changes=changes, now=now)
+    if not dispatched:
+        return
+    handlers = notify.units_handlers({unit.pk for _case, unit, _due, _sign_due in dispatched})
+    messages = []
+    for case, unit, due, sign_due in dispatched:
+        messages.append(notify.sms_to_reporter(case, template="hotline.accepted", build=lambda case=case, due=due: (
+            "", _("[12345] Your request %(number)s has been accepted. We will reply by %(due)s.")
+            % {"number": case.tracking_number, "due": _local(due)})))
+        messages += notify.in_app_to(handlers.get(unit.pk, []), template="hotline.dispatched",
+                                     build=lambda case=case, sign_due=sign_due: (
             _("New hotline request %(number)s") % {"number": case.tracking_number},
             _("“%(title)s” was dispatched to your unit. Please sign for it by %(due)s.")
-            % {"title": case.title, "due": _local(sign_due)})),
-    ])
-    return case
+            % {"title": case.title, "due": _local(sign_due)}))
+    notify.send_with_change(messages)
 
 
 @transaction.atomic

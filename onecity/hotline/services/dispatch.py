@@ -1,17 +1,26 @@
-"""Smart dispatch (智能派单): classify a new request and route it.
+"""Smart dispatch (智能派单): classify new requests and route them, in batches.
 
-After a request is registered (`case_register` schedules it after commit, so intake stays
-fast), `case_smart_dispatch` runs in the worker:
+A request registered without a category while a classifier is trained is marked
+`awaiting_classifier` in its own INSERT, and after commit intake makes sure a smart-dispatch run
+is queued (tasks.smart_dispatch_soon: at most one queued at a time, so a burst of calls queues a
+handful of runs, not one per call). The run, in the worker (`smart_dispatch_pending`), takes the
+awaiting cases in batches of BATCH, oldest first, each batch in one transaction:
 
-1. The active classifier version (services/classifier_versions.py) reads the request and
-   gives a category, a confidence and its top-3 suggestions. With no trained version, nothing
-   happens: the request simply waits for the dispatchers (manual queue).
-2. The category, confidence and suggestions are stored on the case (`case_classify` by the
-   system; an event row "categorised").
+1. The active classifier version (services/classifier_versions.py) reads every request of the
+   batch at once (`predict_many`) and gives each a category, a confidence and its top-3
+   suggestions. With no trained version, nothing happens: the requests simply wait for the
+   dispatchers (manual queue).
+2. The category, confidence and suggestions are stored on the case (by the system; an event
+   row "categorised").
 3. When the confidence reaches settings.HOTLINE_AUTO_DISPATCH_THRESHOLD and the
    category × district matrix names a unit, the system accepts the request and dispatches it
    to that unit (events by the system with the note "smart dispatch"). Otherwise it waits in
    the manual queue with the suggestions shown to the dispatcher.
+
+Steps 2 and 3 for the whole batch are `cases.cases_classify_and_dispatch`: a fixed number of
+statements per batch, whatever its size. Every case taken is no longer awaiting afterwards,
+whatever happened to it. A periodic job runs the same drain every minute, for a run lost in a
+crash between a registration's commit and its queueing.
 
 A request registered with a category already chosen by a person (an operator, an Open311
 service code) is not re-categorised: the person's choice stands and dispatchers route it.
@@ -27,13 +36,13 @@ import logging
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Prefetch, prefetch_related_objects
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from onecity.core.errors import NotFound
 from onecity.hotline import reference
-from onecity.hotline.access import access_case_by_id
 from onecity.hotline.enums import CaseState
 from onecity.hotline.models import Case, Category
 from onecity.hotline.services import cases as case_services
@@ -42,6 +51,7 @@ from onecity.identity.selectors.accounts import organization_list_active
 
 log = logging.getLogger(__name__)
 TOP_N = 3
+BATCH = 200  # cases classified and applied in one transaction
 CLASSIFIABLE_STATES = frozenset({CaseState.REGISTERED})
 #: the columns smart dispatch reads: the checks, the classifier's text, the route, the deadlines
 #: and the messages (tests/test_intake_queries.py fails when the path touches another one)
@@ -84,65 +94,90 @@ def _suggestions(prediction, index: dict[str, Category]) -> list[dict]:
     return rows
 
 
-def smart_dispatch_schedule(case: Case) -> None:
-    """Called by intake inside the registering transaction: after commit, hand the case to
-    the worker — only when a classifier is trained and the case has no category yet. (The web
-    process only asks whether a version is active; the worker loads the model.)"""
-    if case.category_id is not None or not classifier_available():
-        return
-    from onecity.hotline.tasks import case_smart_dispatch_task
+def smart_dispatch_wanted(category: Category | None) -> bool:
+    """Whether a request being registered with `category` is for the classifier: it has no
+    category yet and a classifier is trained. (The web process only asks whether a version is
+    active; the worker loads the model.)"""
+    return category is None and classifier_available()
 
-    public_id = case.public_id
-    transaction.on_commit(lambda: case_smart_dispatch_task(public_id))
+
+def smart_dispatch_pending() -> list[DispatchOutcome]:
+    """The worker's run: every case awaiting the classifier, in batches (module docstring).
+    Returns what happened to each, oldest first."""
+    outcomes: list[DispatchOutcome] = []
+    while True:
+        with reference.pinned():
+            batch = _dispatch_batch()
+        outcomes += batch
+        if len(batch) < BATCH:  # a case registered after this batch was read queues a run of its own
+            return outcomes
 
 
 @transaction.atomic
-def case_smart_dispatch(*, case_id: str) -> DispatchOutcome:
-    """Classify the registered case `case_id` and dispatch it when the classifier is confident
-    (module docstring). Idempotent: a case no longer registered, or already categorised, is
-    left alone. The category, acceptance and dispatch are one change
-    (`case_classify_and_dispatch`); the reference data comes from the per-process copy
-    (reference.py), checked once for the whole call."""
-    with reference.pinned():
-        return _smart_dispatch(case_id)
+def _dispatch_batch() -> list[DispatchOutcome]:
+    """One batch, in one transaction: the awaiting cases locked (rows another run holds are
+    skipped), classified together, applied together, and no longer awaiting."""
+    cases = list(Case.objects.select_for_update(skip_locked=True).filter(awaiting_classifier=True)
+                 .order_by("id").only(*CASE_FIELDS)[:BATCH])
+    if not cases:
+        return []
+    outcomes = {case.pk: DispatchOutcome(case_id=case.public_id, reason="not_pending") for case in cases}
+    pending = [case for case in cases if case.state in CLASSIFIABLE_STATES and case.category_id is None]
+    loaded = active_model() if pending else None
+    readings = _readings(pending, loaded, outcomes) if loaded is not None else []
+    for case in pending if loaded is None else []:
+        outcomes[case.pk] = DispatchOutcome(case_id=case.public_id, reason="no_model")
+    if readings:
+        _reporters_loaded([reading.case for reading in readings if reading.unit is not None])
+        case_services.cases_classify_and_dispatch(actor=None, readings=readings,
+                                                  updates={"awaiting_classifier": False})
+    read = {reading.case.pk for reading in readings}
+    if len(read) < len(cases):
+        Case.objects.filter(pk__in=[case.pk for case in cases if case.pk not in read]).update(
+            awaiting_classifier=False)
+    return [outcomes[case.pk] for case in cases]
 
 
-def _smart_dispatch(case_id: str) -> DispatchOutcome:
-    try:
-        case = access_case_by_id(None, case_id, fields=CASE_FIELDS)
-    except NotFound:
-        case = None
-    if case is None or case.state not in CLASSIFIABLE_STATES or case.category_id is not None:
-        return DispatchOutcome(case_id=case_id, reason="not_pending")
-    loaded = active_model()
-    if loaded is None:
-        return DispatchOutcome(case_id=case_id, reason="no_model")
-    prediction = loaded.model.predict(example_text(case.title, case.text))
+def _readings(cases: list[Case], loaded, outcomes: dict[int, DispatchOutcome]) -> list[case_services.Reading]:
+    """The classifier's readings of `cases`, with the matrix unit where the confidence reaches
+    the threshold (the units loaded with one query); `outcomes` records each case's."""
+    predictions = loaded.model.predict_many([example_text(case.title, case.text) for case in cases])
     index = reference.label_index()
-    category = index.get(prediction.category)
-    suggestions = _suggestions(prediction, index)
-    confidence = round(float(prediction.confidence), 4)
-    if category is None:
-        log.warning("classifier %s predicted %r, which is no active category", loaded.version, prediction.category)
-        return DispatchOutcome(case_id=case_id, reason="unknown_category", confidence=confidence)
-    outcome = {"case_id": case_id, "classified": True, "category": category.code, "confidence": confidence,
-               "suggestions": suggestions}
-    unit = None
-    reason = ""
-    if confidence < threshold():
-        reason = "low_confidence"
-    else:
-        unit_id = reference.route_unit_id(category_id=category.pk, district_id=case.district_id)
-        unit = next(iter(organization_list_active().filter(pk=unit_id).order_by().only(*UNIT_FIELDS)[:1]),
-                    None) if unit_id else None
-        reason = "" if unit is not None else "no_route"
-    note = ""
-    if unit is not None:
-        with translation.override(settings.LANGUAGE_CODE):
+    bar = threshold()
+    readings = []
+    for case, prediction in zip(cases, predictions, strict=True):
+        category = index.get(prediction.category)
+        confidence = round(float(prediction.confidence), 4)
+        if category is None:
+            log.warning("classifier %s predicted %r, which is no active category", loaded.version,
+                        prediction.category)
+            outcomes[case.pk] = DispatchOutcome(case_id=case.public_id, reason="unknown_category",
+                                                confidence=confidence)
+            continue
+        unit_id = reference.route_unit_id(category_id=category.pk, district_id=case.district_id) \
+            if confidence >= bar else None
+        readings.append((case, category, confidence, _suggestions(prediction, index), unit_id))
+    wanted = {unit_id for *_rest, unit_id in readings if unit_id}
+    units = {unit.pk: unit for unit in organization_list_active().filter(pk__in=wanted).order_by()
+             .only(*UNIT_FIELDS)} if wanted else {}
+    result = []
+    with translation.override(settings.LANGUAGE_CODE):
+        for case, category, confidence, suggestions, unit_id in readings:
+            unit = units.get(unit_id)
             note = _("Smart dispatch: %(category)s, confidence %(confidence)d%%") % {
-                "category": category.name, "confidence": round(confidence * 100)}
-    case_services.case_classify_and_dispatch(actor=None, case=case, category_code=category.code,
-                                             confidence=confidence, suggestions=suggestions, unit=unit, note=note)
-    if unit is None:
-        return DispatchOutcome(**outcome, reason=reason)
-    return DispatchOutcome(**outcome, dispatched=True, unit_id=unit.pk)
+                "category": category.name, "confidence": round(confidence * 100)} if unit is not None else ""
+            result.append(case_services.Reading(case=case, category_code=category.code, confidence=confidence,
+                                                suggestions=suggestions, unit=unit, note=note))
+            outcomes[case.pk] = DispatchOutcome(
+                case_id=case.public_id, classified=True, dispatched=unit is not None, category=category.code,
+                confidence=confidence, suggestions=suggestions, unit_id=unit.pk if unit is not None else None,
+                reason="" if unit is not None else "no_route" if confidence >= bar else "low_confidence")
+    return result
+
+
+def _reporters_loaded(cases: list[Case]) -> None:
+    """The reporters' numbers of the cases that have no contact number of their own (whom the
+    acceptance SMS goes to), with one query."""
+    missing = [case for case in cases if not case.contact_phone and case.reporter_id]
+    if missing:
+        prefetch_related_objects(missing, Prefetch("reporter", queryset=get_user_model().objects.only("pk", "phone")))

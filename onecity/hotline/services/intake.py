@@ -160,17 +160,21 @@ def case_register(*, actor, channel: str, text: str, district, address: str, tit
     if anonymous:
         contact_name = ""
 
+    from onecity.hotline.services import dispatch  # (attribute read at call time: the demo's replay swaps it)
+
+    awaiting = dispatch.smart_dispatch_wanted(category)
     case = Case.objects.create(
         tracking_number=tracking_number_next(now=now), channel=channel, state=CaseState.REGISTERED, title=title,
         text=text, category=category, district=district, address=address, latitude=lat, longitude=lng,
         reporter=reporter, registered_by=actor if getattr(actor, "pk", None) else None, anonymous=bool(anonymous),
         contact_name=contact_name, contact_phone=phone,
         contact_phone_hash=lookup_hash(phone, purpose="phone") if phone else "",
-        urgency=urgency, state_entered_at=now, created_at=now, updated_at=now,
+        urgency=urgency, awaiting_classifier=awaiting, state_entered_at=now, created_at=now, updated_at=now,
     )
     event_write(case=case, actor=actor, action=Action.REGISTER, to_state=CaseState.REGISTERED, at=now,
                 data={"channel": channel})
-    from onecity.hotline.services.dispatch import smart_dispatch_schedule  # classify and route after commit
+    if awaiting:  # classified and routed by the worker, after commit (services/dispatch.py)
+        from onecity.hotline.tasks import smart_dispatch_soon
 
-    smart_dispatch_schedule(case)
+        transaction.on_commit(smart_dispatch_soon)
     return case

@@ -29,14 +29,19 @@ def contact_phone_of(case: Case) -> str:
     return ""
 
 
+def _staff(role: str):
+    """The active staff members holding `role`. (A user holds a role at most once, a unique
+    constraint, so the join gives each of them once.)"""
+    return get_user_model().objects.filter(is_active=True, kind="staff", roles__role=role).order_by("pk")
+
+
 def staff_with_role(role: str, *, organization_id: int | None = None) -> list:
     """The active staff members holding `role` (of `organization_id`), as message recipients:
-    only their ids are loaded. (A user holds a role at most once, a unique constraint, so the
-    join gives each of them once.)"""
-    users = get_user_model().objects.filter(is_active=True, kind="staff", roles__role=role)
+    only their ids are loaded."""
+    users = _staff(role)
     if organization_id is not None:
         users = users.filter(organization_id=organization_id)
-    return list(users.order_by("pk").only("pk"))
+    return list(users.only("pk"))
 
 
 def _render(build) -> tuple[str, str]:
@@ -92,7 +97,16 @@ def in_app(users, *, template: str, build) -> None:
 def unit_handlers(organization_id: int | None) -> list:
     if organization_id is None:
         return []
-    return staff_with_role("department_handler", organization_id=organization_id)
+    return units_handlers([organization_id]).get(organization_id, [])
+
+
+def units_handlers(organization_ids) -> dict[int, list]:
+    """The department handlers of each of `organization_ids` (units without one are absent),
+    with one query."""
+    handlers: dict[int, list] = {}
+    for user in _staff("department_handler").filter(organization_id__in=organization_ids).only("pk", "organization_id"):
+        handlers.setdefault(user.organization_id, []).append(user)
+    return handlers
 
 
 def dispatchers_of(case: Case) -> list:

@@ -17,9 +17,12 @@ from django.core.management import CommandError, call_command
 
 from onecity.hotline.enums import Action, CaseState
 from onecity.hotline.models import Case, CaseEvent, ClassifierVersion, DispatchRoute
+from onecity.hotline.services import cases as svc
 from onecity.hotline.services import classifier_versions as versions
-from onecity.hotline.services.dispatch import case_smart_dispatch, category_for_label
+from onecity.hotline.services.dispatch import category_for_label, smart_dispatch_pending
+from onecity.hotline.tasks import smart_dispatch_soon
 from onecity.hotline.tests.support import register
+from onecity.notifications.models import Message
 
 pytestmark = pytest.mark.django_db
 S = CaseState
@@ -63,11 +66,10 @@ def test_no_model_everything_waits_for_the_dispatchers(city, route, django_captu
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         case = pothole(city)
     assert callbacks == []  # nothing scheduled
-    outcome = case_smart_dispatch(case_id=case.public_id)
-    assert (outcome.dispatched, outcome.classified, outcome.reason) == (False, False, "no_model")
+    assert smart_dispatch_pending() == []
     case.refresh_from_db()
-    assert (case.state, case.category_id, case.classifier_confidence, case.classifier_suggestions) == (
-        S.REGISTERED, None, None, [])
+    assert (case.state, case.category_id, case.classifier_confidence, case.classifier_suggestions,
+            case.awaiting_classifier) == (S.REGISTERED, None, None, [], False)
     assert list(CaseEvent.objects.filter(case=case).values_list("action", flat=True)) == [Action.REGISTER]
 
 
@@ -76,10 +78,10 @@ def test_confident_case_is_dispatched_to_the_matrix_unit(city, route, model, set
     settings.HOTLINE_AUTO_DISPATCH_THRESHOLD = 0.5
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         case = pothole(city)
-    # the smart-dispatch job first (run by the immediate worker), then the messages it caused
-    assert callbacks[0].__qualname__.startswith("smart_dispatch_schedule")
+    # the smart-dispatch run first (run by the immediate worker), then the messages it caused
+    assert callbacks[0] is smart_dispatch_soon
     case.refresh_from_db()
-    assert case.state == S.DISPATCHED
+    assert (case.state, case.awaiting_classifier) == (S.DISPATCHED, False)
     assert case.category == city.potholes
     assert case.assigned_unit == city.unit
     assert case.accepted_at is not None and case.sign_due_at is not None and case.due_at is not None
@@ -91,29 +93,35 @@ def test_confident_case_is_dispatched_to_the_matrix_unit(city, route, model, set
         (Action.REGISTER, city.resident.pk), (Action.CLASSIFY, None), (Action.ACCEPT, None), (Action.DISPATCH, None)]
     assert events[1].data["category"] == "urban.roads"
     assert events[3].note.startswith("智能派单：道路破损，置信度 ")
-    # a second run changes nothing
+    assert list(Message.objects.order_by("id").values_list("template", "recipient_id")) == [
+        ("hotline.accepted", None), ("hotline.dispatched", city.handler.pk)]
+    # a second run finds nothing to do and changes nothing
     before = CaseEvent.objects.count()
-    assert case_smart_dispatch(case_id=case.public_id).reason == "not_pending"
+    assert smart_dispatch_pending() == []
     assert CaseEvent.objects.count() == before
 
 
 def test_below_the_threshold_the_case_waits_with_suggestions(city, route, model, settings):
     settings.HOTLINE_AUTO_DISPATCH_THRESHOLD = 1.01  # no confidence reaches it
     case = pothole(city)
-    outcome = case_smart_dispatch(case_id=case.public_id)
-    assert (outcome.classified, outcome.dispatched, outcome.reason) == (True, False, "low_confidence")
+    assert case.awaiting_classifier is True
+    [outcome] = smart_dispatch_pending()
+    assert (outcome.case_id, outcome.classified, outcome.dispatched, outcome.reason) == (
+        case.public_id, True, False, "low_confidence")
     case.refresh_from_db()
-    assert (case.state, case.category, case.assigned_unit_id) == (S.REGISTERED, city.potholes, None)
+    assert (case.state, case.category, case.assigned_unit_id, case.awaiting_classifier) == (
+        S.REGISTERED, city.potholes, None, False)
     assert case.classifier_confidence == outcome.confidence
     assert [s["category"] for s in case.classifier_suggestions] == ["urban.roads", "utility.water"]
     assert list(CaseEvent.objects.filter(case=case).values_list("action", flat=True)) == [
         Action.REGISTER, Action.CLASSIFY]
+    assert not Message.objects.exists()
 
 
 def test_no_route_in_the_matrix_waits_for_the_dispatchers(city, model, settings):
     settings.HOTLINE_AUTO_DISPATCH_THRESHOLD = 0.0
     case = pothole(city)
-    outcome = case_smart_dispatch(case_id=case.public_id)
+    [outcome] = smart_dispatch_pending()
     assert (outcome.classified, outcome.dispatched, outcome.reason) == (True, False, "no_route")
     case.refresh_from_db()
     assert (case.state, case.category, case.assigned_unit_id) == (S.REGISTERED, city.potholes, None)
@@ -122,9 +130,71 @@ def test_no_route_in_the_matrix_waits_for_the_dispatchers(city, model, settings)
 def test_a_category_chosen_by_a_person_is_not_overridden(city, route, model, settings):
     settings.HOTLINE_AUTO_DISPATCH_THRESHOLD = 0.0
     case = pothole(city, actor=city.operator, category=city.water)
-    assert case_smart_dispatch(case_id=case.public_id).reason == "not_pending"
+    assert case.awaiting_classifier is False
+    assert smart_dispatch_pending() == []
     case.refresh_from_db()
     assert (case.state, case.category, case.classifier_confidence) == (S.REGISTERED, city.water, None)
+
+
+def test_a_case_a_dispatcher_took_meanwhile_is_left_as_it_is(city, route, model, settings):
+    settings.HOTLINE_AUTO_DISPATCH_THRESHOLD = 0.0
+    case = pothole(city)
+    svc.case_classify(actor=city.dispatcher, case_id=case.public_id, category_code="utility.water")
+    [outcome] = smart_dispatch_pending()
+    assert (outcome.case_id, outcome.classified, outcome.reason) == (case.public_id, False, "not_pending")
+    case.refresh_from_db()
+    assert (case.state, case.category, case.classifier_confidence, case.awaiting_classifier) == (
+        S.REGISTERED, city.water, None, False)
+    assert list(CaseEvent.objects.filter(case=case).values_list("action", flat=True)) == [
+        Action.REGISTER, Action.CLASSIFY]
+
+
+def test_a_model_withdrawn_before_the_run_leaves_the_cases_to_the_dispatchers(city, route, model, settings):
+    settings.HOTLINE_AUTO_DISPATCH_THRESHOLD = 0.0
+    case = pothole(city)
+    ClassifierVersion.objects.update(is_active=False)
+    [outcome] = smart_dispatch_pending()
+    assert (outcome.classified, outcome.reason) == (False, "no_model")
+    case.refresh_from_db()
+    assert (case.state, case.category_id, case.awaiting_classifier) == (S.REGISTERED, None, False)
+    assert CaseEvent.objects.filter(case=case).count() == 1
+
+
+def test_a_batch_is_applied_with_the_same_statements_whatever_its_size(city, route, model, settings,
+                                                                       django_assert_num_queries):
+    """Cases of every outcome in one run: dispatched (the route's district), waiting for want of a
+    route (the other district), taken by a dispatcher meanwhile; outcomes oldest first, and the
+    statements of a run do not grow with the number of cases."""
+    settings.HOTLINE_AUTO_DISPATCH_THRESHOLD = 0.0
+
+    def burst(n: int) -> list[Case]:
+        made = []
+        for i in range(n):
+            made.append(pothole(city) if i % 3 != 1 else pothole(city, district=city.other_district))
+        svc.case_classify(actor=city.dispatcher, case_id=made[-1].public_id, category_code="utility.water")
+        return made
+
+    pothole(city)
+    smart_dispatch_pending()  # the calendar and the model loaded once per process
+    small = burst(3)
+    # the reference data's check; the cases locked, the model's version, the units, the reporters'
+    # numbers; one UPDATE per set of columns (dispatched, left waiting), the events, the units'
+    # handlers, the messages, the cases no longer awaiting (savepoints: the test's transaction)
+    with django_assert_num_queries(13) as run:
+        outcomes = smart_dispatch_pending()
+    assert [(o.case_id, o.dispatched, o.reason) for o in outcomes] == [
+        (small[0].public_id, True, ""), (small[1].public_id, False, "no_route"),
+        (small[2].public_id, False, "not_pending")]
+    large = burst(9)
+    with django_assert_num_queries(len(run.captured_queries)):
+        outcomes = smart_dispatch_pending()
+    assert [o.reason for o in outcomes] == ["", "no_route", ""] * 2 + ["", "no_route", "not_pending"]
+    states = dict(Case.objects.filter(pk__in=[c.pk for c in small + large]).values_list("public_id", "state"))
+    assert [states[c.public_id] for c in large] == [S.DISPATCHED, S.REGISTERED, S.DISPATCHED] * 2 + [
+        S.DISPATCHED, S.REGISTERED, S.REGISTERED]
+    assert not Case.objects.filter(awaiting_classifier=True).exists()
+    assert Message.objects.filter(template="hotline.dispatched").count() == 7
+    assert Message.objects.filter(template="hotline.accepted").count() == 7
 
 
 def test_labels_are_codes_or_top_level_names(city):

@@ -1,8 +1,10 @@
 """The full intake path stays within a fixed number of queries, so that a change that adds
 queries to it shows here: registration (validate, tracking number, case and event rows, the
-smart-dispatch job), then the worker's smart dispatch (classify, accept and dispatch to the
-matrix unit as one change, with the resident's SMS and the unit's in-app message written to the
-outbox in the same transaction). The messages' delivery is a job of its own and not counted.
+case marked as awaiting the classifier, a smart-dispatch run queued), then the worker's run with
+that one case (classify, accept and dispatch to the matrix unit as one change, with the
+resident's SMS and the unit's in-app message written to the outbox in the same transaction). The
+messages' delivery is a job of its own and not counted. A run with many cases costs the same
+statements (test_dispatch.py).
 
 Before the combined transition and the per-process reference data (reference.py) the same path
 took 6 + 40 queries; bench/hotline_dispatch.py measures the throughput."""
@@ -20,10 +22,11 @@ from onecity.notifications.models import Message
 
 pytestmark = pytest.mark.django_db
 
-#: registration by a resident 6 + smart dispatch 10 (the resident's number read from their
-#: account; the SMS and the in-app message written to the outbox in the same transaction, one
-#: INSERT, no savepoints); plus 1 for the check of the shared reference-data version, which runs
-#: at most every reference.CHECK_SECONDS
+#: registration by a resident 6 (its transaction's savepoint and release included) + the run 10
+#: (its savepoint and release; the cases, the model's version, the unit, the resident's number read
+#: from their account, the UPDATE, the events, the unit's handlers, the messages — no savepoints
+#: inside); plus 1 for the check of the shared reference-data version, which runs at most every
+#: reference.CHECK_SECONDS
 FULL_PATH_MAX_QUERIES = 6 + 10 + 1
 TEXT = "鼓楼区五四路路面塌陷出现一个大坑，电动车经过很危险，请尽快处理。"
 
@@ -33,7 +36,7 @@ def intake(city, capture):
     with capture() as registered:
         case = register(city, text=TEXT)
     with capture() as dispatched:
-        for callback in registered:  # the smart-dispatch job (the queue runs it inline in tests)
+        for callback in registered:  # the smart-dispatch run (the queue runs it inline in tests)
             callback()
     return case, dispatched
 
