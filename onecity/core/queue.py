@@ -9,9 +9,15 @@ notification) costs what the commit costs, not a second disk flush. A job lost t
 recovered by the periodic jobs that look for work left undone (the dispatchers' queue shows
 requests the smart-dispatch job never saw; the outbox requeues messages stuck in `queued`).
 See docs/decisions/0001-task-queue-huey.md.
+
+`queue_unless_queued` and `run_starting` are the "one run at a time" pattern of the batch jobs
+(payment notifications, smart dispatch): every commit asks for a run, a storm of commits queues
+a handful.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from huey import SqliteHuey
 from huey.storage import SqliteStorage
@@ -26,3 +32,23 @@ class WalNormalSqliteStorage(SqliteStorage):
 
 class OneCitySqliteHuey(SqliteHuey):
     storage_class = WalNormalSqliteStorage
+
+
+def queue_unless_queued(flag: str, task: Callable[[], object]) -> None:
+    """Make sure a run of `task` starts after this moment, with the work the caller committed
+    before calling: queue one unless a run flagged `flag` is queued and has not started yet
+    (the run calls `run_starting(flag)` before it looks for work, so it will find the caller's).
+    The flag is read first, which takes no write lock on the queue's storage; only when it is
+    absent is it set (`put_if_empty`: of several callers at once, one queues the run)."""
+    from huey.contrib.djhuey import HUEY
+
+    if HUEY.get(flag, peek=True) is None and HUEY.put_if_empty(flag, "1"):
+        task()
+
+
+def run_starting(flag: str) -> None:
+    """Called by the run first: clears `flag`, so that work committed from now on queues the
+    next run."""
+    from huey.contrib.djhuey import HUEY
+
+    HUEY.get(flag)  # reads and clears the flag

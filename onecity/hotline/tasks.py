@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from huey import crontab
-from huey.contrib.djhuey import HUEY, db_periodic_task, db_task, lock_task
+from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
 
+from onecity.core.queue import queue_unless_queued, run_starting
 from onecity.hotline.services.escalation import case_escalate_overdue
 
 
@@ -24,8 +25,7 @@ def smart_dispatch_soon() -> None:
     """Called by intake after a request awaiting the classifier was committed: make sure a
     smart-dispatch run will start after this moment. The run clears the flag before it looks
     for cases, so a case registered while a run is under way is found by that run or the next."""
-    if HUEY.put_if_empty(_DISPATCH_QUEUED, "1"):
-        smart_dispatch_task()
+    queue_unless_queued(_DISPATCH_QUEUED, smart_dispatch_task)
 
 
 @db_task()
@@ -33,7 +33,7 @@ def smart_dispatch_task() -> int:
     """Classify the requests awaiting the classifier and dispatch the confident ones."""
     from onecity.hotline.services.dispatch import smart_dispatch_pending
 
-    HUEY.get(_DISPATCH_QUEUED)  # reads and clears the flag
+    run_starting(_DISPATCH_QUEUED)
     return len(smart_dispatch_pending())
 
 

@@ -6,8 +6,9 @@ import datetime as dt
 
 from django.utils import timezone
 from huey import crontab
-from huey.contrib.djhuey import HUEY, db_periodic_task, db_task, lock_task
+from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
 
+from onecity.core.queue import queue_unless_queued, run_starting
 from onecity.payments.channels.base import CHINA
 from onecity.payments.services.attempts import attempts_expire
 from onecity.payments.services.bills import bills_mark_overdue
@@ -28,14 +29,13 @@ def notifications_apply_soon() -> None:
     """Called by the notify endpoint after it stored a verified row (committed): make sure an
     applier run will start after this moment. The run clears the flag before it looks for rows,
     so a row stored while a run is under way is found by that run or by the next one."""
-    if HUEY.put_if_empty(_APPLY_QUEUED, "1"):
-        notifications_apply_task()
+    queue_unless_queued(_APPLY_QUEUED, notifications_apply_task)
 
 
 @db_task()
 def notifications_apply_task() -> int:
     """Apply the verified notifications waiting (services.notifications.notifications_apply)."""
-    HUEY.get(_APPLY_QUEUED)  # reads and clears the flag
+    run_starting(_APPLY_QUEUED)
     return notifications_apply()
 
 
