@@ -81,14 +81,37 @@ def served(env: dict[str, str], port: int, workers: int, threads: int = 4) -> It
 
 @contextlib.contextmanager
 def worker(env: dict[str, str]) -> Iterator[subprocess.Popen]:
-    """`onecity worker` (the task queue's consumer), as in production, for the run's duration."""
+    """`onecity worker` (the task queue's consumer), as in production, for the run's duration.
+    Yields once the consumer has started and settled (its start-up — imports, the periodic
+    jobs' first turn — takes a core for a few seconds, which would slow whatever is measured
+    first)."""
     log = open(Path(env["ONECITY_VAR_DIR"]) / "worker.log", "w")  # noqa: SIM115 - closed below
     proc = subprocess.Popen([ONECITY, "worker"], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     try:
+        _settled(proc)
         yield proc
     finally:
         _stop(proc)
         log.close()
+
+
+def _cpu_ticks(pid: int) -> int:
+    """User + system CPU time of process `pid` in clock ticks (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def _settled(proc: subprocess.Popen, quiet_ticks: int = 2, window: float = 0.5, limit: float = 60.0) -> None:
+    """Wait until `proc` used at most `quiet_ticks` clock ticks of CPU in `window` seconds (or
+    `limit` seconds passed, or it exited)."""
+    deadline = time.perf_counter() + limit
+    last = _cpu_ticks(proc.pid)
+    while time.perf_counter() < deadline and proc.poll() is None:
+        time.sleep(window)
+        now = _cpu_ticks(proc.pid)
+        if now - last <= quiet_ticks:
+            return
+        last = now
 
 
 def _stop(proc: subprocess.Popen) -> None:
