@@ -142,4 +142,4 @@ class BreakResolution(models.TextChoices):
 
 class SettlementState(models.TextChoices):
     SETTLED = "settled", _("Settled")
-    DEFICIT = "deficit", _("Refunds exceeded collections: the payee owes the difference")
+    DEFICIT = "deficit", _("Refunds exceeded collections: carried to the next payout")

@@ -503,8 +503,11 @@ class ReconciliationBreak(models.Model):
 
 class Settlement(models.Model):
     """T+1 settlement of one payee's day D (decision 0020): gross collected, channel fees,
-    refunds, net paid out (negative: the payee owes it). Posted to the ledger as the transfers
-    in `transfer_ids`; the statement files are kept as generated (their SHA-256 beside them)."""
+    refunds, net (negative: refunds exceeded the day's collections). A deficit is carried
+    forward: the payee's next settlements pay out their net less what it still owes
+    (payout = net − carried in + carried out, and a settlement either pays out or carries).
+    Posted to the ledger as the transfers in `transfer_ids`; the statement files are kept as
+    generated (their SHA-256 beside them)."""
 
     public_id = models.CharField(max_length=26, unique=True, default=new_public_id, editable=False)
     payee = models.ForeignKey(ORG, on_delete=models.PROTECT, related_name="+", verbose_name=_("payee unit"))
@@ -515,6 +518,11 @@ class Settlement(models.Model):
     fees_fen = models.PositiveBigIntegerField(_("fees"))
     refunds_fen = models.PositiveBigIntegerField(_("refunds"))
     net_fen = models.BigIntegerField(_("net"))
+    carried_in_fen = models.PositiveBigIntegerField(_("deficit carried in"), default=0)
+    # what went to the payee's bank account; negative only on settlements made before deficits
+    # were carried forward (payments 0006), when the payee paid a deficit in
+    payout_fen = models.BigIntegerField(_("paid out"), default=0)
+    carried_out_fen = models.PositiveBigIntegerField(_("deficit carried forward"), default=0)
     state = models.CharField(_("state"), max_length=16, choices=SettlementState.choices)
     transfer_ids = models.JSONField(default=list)
     statement_csv = models.BinaryField()
@@ -534,6 +542,11 @@ class Settlement(models.Model):
             models.CheckConstraint(condition=Q(fees_fen__lte=F("gross_fen")), name="pay_settlement_fees_le_gross"),
             models.CheckConstraint(condition=Q(state="settled", net_fen__gte=0) | Q(state="deficit", net_fen__lt=0),
                                    name="pay_settlement_state_matches_net"),
+            models.CheckConstraint(
+                condition=Q(payout_fen=F("net_fen") - F("carried_in_fen") + F("carried_out_fen")),
+                name="pay_settlement_payout_is_net_less_carried"),
+            models.CheckConstraint(condition=Q(payout_fen__lte=0) | Q(carried_out_fen=0),
+                                   name="pay_settlement_pays_out_or_carries"),
         ]
 
     def __str__(self) -> str:

@@ -4,20 +4,23 @@
                      gross = the succeeded payments' amounts applied to the payee (excess goes to
                      suspense and is not the payee's), fees = Σ per-payment fee rounded half up
                      (clearing.fee_fen, setting PAYMENTS_FEE_RATES_BP), refunds = refunds that
-                     succeeded on D, net = gross − fees − refunds. Stores the Settlement with
-                     its statement files (CSV and XLSX) and posts, in the same transaction and
-                     as one ledger batch `settle:<payee>:<YYYYMMDD>`:
-                       payee payable → fee income           fees   (`…:fee`)
-                       payee payable → settlement bank      net    (`…:net`, paid out)
-                       settlement bank → payee payable      −net   (`…:net`, net < 0: the payee
-                                                                    owes it; state deficit)
+                     succeeded on D, net = gross − fees − refunds. A deficit (net < 0, state
+                     deficit) is carried forward: each settlement takes in what the payee's
+                     latest settlement carried (`carried_in`), pays out max(net − carried_in, 0)
+                     and carries max(carried_in − net, 0). Stores the Settlement with its
+                     statement files (CSV and XLSX) and posts, in the same transaction and as one
+                     ledger batch `settle:<payee>:<YYYYMMDD>`:
+                       payee payable → fee income           fees     (`…:fee`)
+                       payee payable → settlement bank      payout   (`…:net`, paid out)
+                     so a carried deficit stays on the payee payable, below zero, until later
+                     collections cover it.
                      Idempotent: a payee and day settle once (unique constraint), and the batch
                      posts nothing twice.
 
 Refunds debit the payee payable when they succeed (services/refunds.py reverses `pay:<attempt>`
 for the part the bill had absorbed; a payment's excess, held in suspense, is refunded first and
 is never the payee's), so `refunds` counts only that part, and after settlement the payable
-holds nothing of day D.
+holds nothing of day D but the deficit carried forward (negative).
 """
 
 from __future__ import annotations
@@ -107,6 +110,15 @@ def _refunds_from_bill(day_refunds: list[tuple]) -> dict[int, int]:
     return result
 
 
+def _owed(payee_id: int) -> int:
+    """What the payee still owes from earlier settlements: the deficit its latest settlement
+    (the last made, whatever its day) carried forward. That row is locked (PostgreSQL), so two
+    settlements of one payee cannot both take it."""
+    latest = (Settlement.objects.select_for_update().filter(payee_id=payee_id).order_by("-id")
+              .values_list("carried_out_fen", flat=True)[:1])
+    return next(iter(latest), 0)
+
+
 def _lines(payments, refunds) -> list[tuple]:
     lines = []
     for public_id, channel, trade_no, amount, excess, at in payments:
@@ -122,7 +134,9 @@ def _lines(payments, refunds) -> list[tuple]:
 def _files(*, payee_name: str, day: dt.date, lines, totals: dict[str, int]) -> tuple[bytes, bytes]:
     title = [("payee", payee_name), ("day", day.isoformat())]
     footer = [("gross_fen", totals["gross"]), ("fees_fen", totals["fees"]), ("refunds_fen", totals["refunds"]),
-              ("net_fen", totals["net"]), ("net_yuan", fen_text(totals["net"]))]
+              ("net_fen", totals["net"]), ("net_yuan", fen_text(totals["net"])),
+              ("deficit_carried_in_fen", totals["carried_in"]), ("payout_fen", totals["payout"]),
+              ("payout_yuan", fen_text(totals["payout"])), ("deficit_carried_forward_fen", totals["carried_out"])]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerows(title)
@@ -150,7 +164,10 @@ def _settle(*, payee_id: int, payee: tuple[str, str], day: dt.date, payments, re
     fees = sum(line[6] for line in lines)
     refunded = -sum(line[5] for line in lines if line[0] == "refund")
     net = gross - fees - refunded
-    totals = {"gross": gross, "fees": fees, "refunds": refunded, "net": net}
+    carried_in = _owed(payee_id)
+    payout, carried_out = max(net - carried_in, 0), max(carried_in - net, 0)
+    totals = {"gross": gross, "fees": fees, "refunds": refunded, "net": net, "carried_in": carried_in,
+              "payout": payout, "carried_out": carried_out}
     csv_bytes, xlsx_bytes = _files(payee_name=payee_name, day=day, lines=lines, totals=totals)
     batch = f"settle:{payee_public_id}:{day:%Y%m%d}"
     payable = account_open(kind=AccountKind.PAYEE_PAYABLE, owner=f"org:{payee_public_id}").public_id
@@ -160,13 +177,13 @@ def _settle(*, payee_id: int, payee: tuple[str, str], day: dt.date, payments, re
     if fees:
         rows.append(TransferRow(transfer_id=f"{batch}:fee", debit=payable, credit=income, amount=fees,
                                 code="settlement_fee", memo=f"{day} fees"))
-    if net:
-        debit, credit = (payable, bank) if net > 0 else (bank, payable)
-        rows.append(TransferRow(transfer_id=f"{batch}:net", debit=debit, credit=credit, amount=abs(net),
-                                code="settlement" if net > 0 else "settlement_deficit", memo=f"{day} net"))
+    if payout:
+        rows.append(TransferRow(transfer_id=f"{batch}:net", debit=payable, credit=bank, amount=payout,
+                                code="settlement", memo=f"{day} net"))
     settlement = Settlement.objects.create(
         payee_id=payee_id, day=day, payment_count=len(payments), refund_count=len(refunds), gross_fen=gross,
-        fees_fen=fees, refunds_fen=refunded, net_fen=net,
+        fees_fen=fees, refunds_fen=refunded, net_fen=net, carried_in_fen=carried_in, payout_fen=payout,
+        carried_out_fen=carried_out,
         state=SettlementState.SETTLED if net >= 0 else SettlementState.DEFICIT,
         transfer_ids=[r.transfer_id for r in rows],
         statement_csv=csv_bytes, statement_csv_sha256=hashlib.sha256(csv_bytes).hexdigest(),

@@ -399,11 +399,12 @@ def test_partner_api_asks_for_a_refund_idempotently(client, city, second, settin
 
 
 
-def test_refund_of_a_payment_already_settled_takes_the_payable_below_zero_and_the_next_settlement_nets_it(
+def test_refund_of_a_payment_already_settled_takes_the_payable_below_zero_and_the_deficit_is_carried(
         city, second, monkeypatch, django_capture_on_commit_callbacks):
     """Refunds come days after the payment, when its day was settled and the payee paid out: the
     channel returns the money, so the ledger must record it — the payee's payable goes below zero
-    (the payee owes it) until the next settlement, a deficit, brings it back to zero."""
+    (the payee owes it), and the next settlement, a deficit, carries that forward to be taken
+    from the payee's later payouts (test_settlement.py follows it to zero)."""
     now = timezone.now()
     yesterday = now - dt.timedelta(days=1)
     monkeypatch.setattr(timezone, "now", lambda: yesterday)
@@ -421,5 +422,16 @@ def test_refund_of_a_payment_already_settled_takes_the_payable_below_zero_and_th
     [second_day] = settlement_run(day=now.astimezone(SH).date())
     assert (second_day.gross_fen, second_day.fees_fen, second_day.refunds_fen, second_day.net_fen,
             second_day.state) == (0, 0, 100000, -100000, "deficit")
+    assert (second_day.payout_fen, second_day.carried_out_fen, second_day.transfer_ids) == (0, 100000, [])
+    assert balances(attempt)[1] == -100000
+    assert ledger_trial_balance().balanced
+    # the next day's collections cover what the school owes: only the rest is paid out
+    monkeypatch.setattr(timezone, "now", lambda: now + dt.timedelta(days=1))
+    paid(city, "wechat", amount=150000, title="住宿费")
+    monkeypatch.setattr(timezone, "now", lambda: now + dt.timedelta(days=2))
+    [third_day] = settlement_run(day=(now + dt.timedelta(days=1)).astimezone(SH).date())
+    assert (third_day.gross_fen, third_day.fees_fen, third_day.net_fen, third_day.carried_in_fen,
+            third_day.payout_fen, third_day.carried_out_fen, third_day.state) == (
+        150000, 900, 149100, 100000, 49100, 0, "settled")
     assert balances(attempt)[1] == 0
     assert ledger_trial_balance().balanced

@@ -94,14 +94,38 @@ def test_settlement_is_idempotent(city, clock, day_of_payments):
     assert (Settlement.objects.count(), Transfer.objects.count()) == (1, transfers)
 
 
-def test_refunds_beyond_the_days_collections_leave_a_deficit(city, clock):
+def test_a_deficit_is_carried_to_the_next_payouts(city, clock):
+    """Refunds beyond a day's collections: nothing is paid out, and what the payee owes is
+    carried forward; the next days pay out their net less what is still owed, until it is
+    covered. (The refund here is a bare row: test_refunds.py follows a real one through the
+    payee payable.)"""
     earlier = paid(city, clock, "city_wallet", 5000, 1, day=DAY - dt.timedelta(days=1))
     paid(city, clock, "city_wallet", 1000, 2)
     refunded(city, earlier, 3000, at=dt.datetime(2026, 11, 22, 11, 0, tzinfo=SH))
-    [s] = settlement_run(day=DAY)
-    assert (s.gross_fen, s.fees_fen, s.refunds_fen, s.net_fen, s.state) == (1000, 0, 3000, -2000, "deficit")
-    assert Transfer.objects.get(transfer_id=f"settle:{city.school.public_id}:20261122:net").amount == 2000
+    paid(city, clock, "city_wallet", 1500, 3, day=DAY + dt.timedelta(days=1))
+    paid(city, clock, "city_wallet", 4000, 4, day=DAY + dt.timedelta(days=2))
+    clock.now = dt.datetime(2026, 11, 25, 2, 0, tzinfo=SH)
+
+    def figures(s: Settlement) -> tuple:
+        return (s.net_fen, s.state, s.carried_in_fen, s.payout_fen, s.carried_out_fen, s.transfer_ids)
+
+    batch = f"settle:{city.school.public_id}"
+    [s0] = settlement_run(day=DAY - dt.timedelta(days=1))
+    assert figures(s0) == (5000, "settled", 0, 5000, 0, [f"{batch}:20261121:net"])
+    [s1] = settlement_run(day=DAY)
+    assert (s1.gross_fen, s1.fees_fen, s1.refunds_fen) == (1000, 0, 3000)
+    assert figures(s1) == (-2000, "deficit", 0, 0, 2000, [])  # nothing paid out, nothing asked in
+    [s2] = settlement_run(day=DAY + dt.timedelta(days=1))
+    assert figures(s2) == (1500, "settled", 2000, 0, 500, [])
+    [s3] = settlement_run(day=DAY + dt.timedelta(days=2))
+    assert figures(s3) == (4000, "settled", 500, 3500, 0, [f"{batch}:20261124:net"])
+    assert Transfer.objects.get(transfer_id=f"{batch}:20261124:net").amount == 3500
+    bank = account_find(kind="settlement_bank", owner="platform")
+    assert account_balance(account_id=bank.public_id) == -(5000 + 3500)
     assert ledger_trial_balance().balanced
+    rows = list(csv.reader(io.StringIO(bytes(s2.statement_csv).decode("utf-8-sig"))))
+    assert rows[-6:] == [["net_fen", "1500"], ["net_yuan", "15.00"], ["deficit_carried_in_fen", "2000"],
+                         ["payout_fen", "0"], ["payout_yuan", "0.00"], ["deficit_carried_forward_fen", "500"]]
 
 
 def test_settlement_is_t_plus_one(city, clock):
@@ -128,12 +152,14 @@ def test_statement_files(city, clock, day_of_payments):
          "-250", "0"],
     ]
     assert rows[8:] == [["gross_fen", "8433"], ["fees_fen", "20"], ["refunds_fen", "250"], ["net_fen", "8163"],
-                        ["net_yuan", "81.63"]]
+                        ["net_yuan", "81.63"], ["deficit_carried_in_fen", "0"], ["payout_fen", "8163"],
+                        ["payout_yuan", "81.63"], ["deficit_carried_forward_fen", "0"]]
     sheet = load_workbook(io.BytesIO(bytes(s.statement_xlsx))).active
     values = [[c for c in r if c is not None] for r in sheet.iter_rows(values_only=True)]
     assert values[3] == ["payment", "2026-11-22 10:01:00", "alipay", a1.public_id, a1.channel_trade_no, 1083, 6]
-    assert values[-5:] == [["gross_fen", 8433], ["fees_fen", 20], ["refunds_fen", 250], ["net_fen", 8163],
-                           ["net_yuan", "81.63"]]
+    assert values[-9:] == [["gross_fen", 8433], ["fees_fen", 20], ["refunds_fen", 250], ["net_fen", 8163],
+                           ["net_yuan", "81.63"], ["deficit_carried_in_fen", 0], ["payout_fen", 8163],
+                           ["payout_yuan", "81.63"], ["deficit_carried_forward_fen", 0]]
     assert s.statement_csv_sha256 == hashlib.sha256(bytes(s.statement_csv)).hexdigest()
     assert s.statement_xlsx_sha256 == hashlib.sha256(bytes(s.statement_xlsx)).hexdigest()
 
@@ -142,7 +168,8 @@ def test_settle_command_prints_one_json_line(city, clock, day_of_payments):
     out = io.StringIO()
     call_command("payments", "settle", "--day", "2026-11-22", stdout=out)
     assert json.loads(out.getvalue()) == {"day": "2026-11-22", "settlements": 1, "gross_fen": 8433, "fees_fen": 20,
-                                          "refunds_fen": 250, "net_fen": 8163}
+                                          "refunds_fen": 250, "net_fen": 8163, "payout_fen": 8163,
+                                          "deficit_carried_forward_fen": 0}
     with pytest.raises(CommandError):
         call_command("payments", "settle", "--day", "2026-11-23")
     assert Settlement.objects.count() == 1

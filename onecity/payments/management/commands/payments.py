@@ -79,4 +79,6 @@ class Command(BaseCommand):
             "day": day.isoformat(), "settlements": len(settlements),
             "gross_fen": sum(s.gross_fen for s in settlements), "fees_fen": sum(s.fees_fen for s in settlements),
             "refunds_fen": sum(s.refunds_fen for s in settlements), "net_fen": sum(s.net_fen for s in settlements),
+            "payout_fen": sum(s.payout_fen for s in settlements),
+            "deficit_carried_forward_fen": sum(s.carried_out_fen for s in settlements),
         }))
