@@ -1,5 +1,6 @@
-"""core.bulk.update_rows: one executemany UPDATE, values prepared by their fields, optional
-conditions on observed values, and the number of rows it really changed."""
+"""core.bulk: update_rows (one executemany UPDATE, values prepared by their fields, optional
+conditions on observed values, and the number of rows it really changed) and insert_row (one new
+row stored as save() would, in one statement)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from onecity.core.bulk import update_rows
+from onecity.core.bulk import insert_row, update_rows
 from onecity.core.models import CalendarDay, CalendarDayKind
 
 pytestmark = pytest.mark.django_db
@@ -46,3 +47,14 @@ def test_no_rows_no_statement(days):
         assert update_rows(CalendarDay, ["name"], []) == 0
     assert queries.captured_queries == []
     assert stored() == [(H, "day 1"), (H, "day 2"), (H, "day 3")]
+
+
+def test_insert_row_stores_the_instance_as_save_would(days):
+    with CaptureQueriesContext(connection) as queries:
+        day = insert_row(CalendarDay(date=dt.date(2031, 1, 4), kind=W, name="补班", name_en="Make-up workday"))
+    assert len(queries.captured_queries) == 1
+    assert (day.pk, day._state.adding, day._state.db) == (CalendarDay.objects.get(date="2031-01-04").pk, False,
+                                                          "default")
+    assert list(CalendarDay.objects.filter(pk=day.pk).values_list("date", "kind", "name", "name_en")) == [
+        (dt.date(2031, 1, 4), W, "补班", "Make-up workday")]
+    assert CalendarDay.objects.count() == 4

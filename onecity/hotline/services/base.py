@@ -16,7 +16,7 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from onecity.core.bulk import update_rows
+from onecity.core.bulk import insert_row, update_rows
 from onecity.core.errors import ApplicationError, PermissionDenied
 from onecity.hotline import workflow
 from onecity.hotline.access import access_case_by_id, acting_roles
@@ -32,8 +32,8 @@ def actor_or_none(actor):
 
 def event_write(*, case: Case, actor, action: str, from_state: str = "", to_state: str = "", note: str = "",
                 data: dict[str, Any] | None = None, at: dt.datetime | None = None) -> CaseEvent:
-    return CaseEvent.objects.create(case=case, actor=actor_or_none(actor), action=action, from_state=from_state,
-                                    to_state=to_state, note=note, data=data or {}, at=at or timezone.now())
+    return insert_row(CaseEvent(case=case, actor=actor_or_none(actor), action=action, from_state=from_state,
+                                to_state=to_state, note=note, data=data or {}, at=at or timezone.now()))
 
 
 def clean_text(value: str | None, *, field: str, required: bool, message: str, max_length: int = TEXT_MAX) -> str:

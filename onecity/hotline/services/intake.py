@@ -18,6 +18,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from onecity.core.bulk import insert_row
 from onecity.core.crypto import lookup_hash
 from onecity.core.errors import ApplicationError, PermissionDenied
 from onecity.core.validators import normalise_phone, validate_phone
@@ -163,14 +164,14 @@ def case_register(*, actor, channel: str, text: str, district, address: str, tit
     from onecity.hotline.services import dispatch  # (attribute read at call time: the demo's replay swaps it)
 
     awaiting = dispatch.smart_dispatch_wanted(category)
-    case = Case.objects.create(
+    case = insert_row(Case(
         tracking_number=tracking_number_next(now=now), channel=channel, state=CaseState.REGISTERED, title=title,
         text=text, category=category, district=district, address=address, latitude=lat, longitude=lng,
         reporter=reporter, registered_by=actor if getattr(actor, "pk", None) else None, anonymous=bool(anonymous),
         contact_name=contact_name, contact_phone=phone,
         contact_phone_hash=lookup_hash(phone, purpose="phone") if phone else "",
         urgency=urgency, awaiting_classifier=awaiting, state_entered_at=now, created_at=now, updated_at=now,
-    )
+    ))
     event_write(case=case, actor=actor, action=Action.REGISTER, to_state=CaseState.REGISTERED, at=now,
                 data={"channel": channel})
     if awaiting:  # classified and routed by the worker, after commit (services/dispatch.py)

@@ -67,7 +67,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from onecity.core.bulk import update_rows
+from onecity.core.bulk import insert_row, update_rows
 from onecity.core.errors import ApplicationError
 from onecity.payments import workflow
 from onecity.payments.channels.base import (
@@ -128,10 +128,10 @@ def notification_receive(*, channel: str, headers: Mapping[str, str], body: byte
     its own (autocommit) when called outside a transaction, as the notify endpoint does — no
     BEGIN/COMMIT pair around it, the statement is the transaction. `outcome`: the verification's
     columns, when the caller verified before storing (notification_handle)."""
-    return ChannelNotification.objects.create(
+    return insert_row(ChannelNotification(
         channel=channel, source=source, headers=_kept(headers), body=body.decode("utf-8", errors="replace"),
         body_sha256=hashlib.sha256(body).hexdigest(), remote_addr=remote_addr or None,
-        received_at=received_at or timezone.now(), **outcome)
+        received_at=received_at or timezone.now(), **outcome))
 
 
 def _reply_for(row: ChannelNotification) -> Reply:
