@@ -20,3 +20,6 @@ class PaymentsConfig(AppConfig):
         nav_register(area="staff", key="payments_reconciliation", label=_("Reconciliation"),
                      url_name="payments:clearing_reconciliation", icon="scale", order=52,
                      roles=("administrator", "auditor"))
+        nav_register(area="staff", key="payments_refunds_processing", label=_("Refunds in progress"),
+                     url_name="payments:clearing_refunds", icon="receipt-refund", order=53,
+                     roles=("administrator", "auditor"))

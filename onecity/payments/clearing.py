@@ -100,6 +100,13 @@ def break_get(*, break_id: str) -> ReconciliationBreak:
     return found
 
 
+def refunds_processing() -> QuerySet[Refund]:
+    """Refunds a channel accepted and has not settled yet, the longest waiting first (for the
+    platform's clearing page: the ones past the wait can be settled by hand)."""
+    return (Refund.objects.filter(state=RefundState.PROCESSING)
+            .select_related("attempt", "bill", "payee").order_by("processing_at", "id"))
+
+
 def settlements_visible_to(actor) -> QuerySet[Settlement]:
     """Administrators and auditors: every settlement; a payee cashier: their unit's; anyone
     else: none."""

@@ -39,6 +39,8 @@ urlpatterns = [
     path("clearing/reconciliation/", clearing.reconciliation, name="clearing_reconciliation"),
     path("clearing/reconciliation/<str:run_id>/", clearing.run_detail, name="clearing_run"),
     path("clearing/breaks/<str:break_id>/", clearing.break_work, name="clearing_break"),
+    path("clearing/refunds/", clearing.refunds_stuck, name="clearing_refunds"),
+    path("clearing/refunds/<str:refund_id>/resolve/", clearing.refund_resolve_view, name="clearing_refund_resolve"),
     path("clearing/settlements/", clearing.settlements, name="settlements"),
     path("clearing/settlements/<str:settlement_id>.<str:fmt>", clearing.settlement_file, name="settlement_file"),
 ]

@@ -13,6 +13,9 @@ back through the original channel, reflected in the ledger (decision 0019).
                      same effects as an immediate answer
     refunds_query_channel   the job for refunds processing longer than
                      PAYMENTS_REFUND_QUERY_AFTER_MINUTES: ask the channel, settle what it decided
+    refund_resolve   an administrator settles by hand a refund the channel left processing for
+                     PAYMENTS_REFUND_RESOLVE_AFTER_HOURS (24), after confirming its result with
+                     the channel: refunded or not, with a note, audited
 
 Never more than what remains: a request locks the attempt's row (an UPDATE of it, which is a
 row lock on PostgreSQL and the write lock on SQLite) before it adds up the attempt's refunded
@@ -45,8 +48,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from onecity.core.audit import audit_record
-from onecity.core.errors import ApplicationError, NotFound
+from onecity.core.errors import ApplicationError, NotFound, PermissionDenied
 from onecity.core.money import fen_text
+from onecity.identity.access import has_role
+from onecity.identity.enums import Role
 from onecity.ledger.services import transfer_reverse
 from onecity.notifications.enums import Channel as MessageChannel
 from onecity.notifications.services import message_enqueue
@@ -300,6 +305,51 @@ def refund_settle(*, refund_id: str, answer: RefundAnswer, source: str) -> bool:
     if answer.amount_fen is not None and answer.amount_fen != refund.amount_fen:
         raise _amount_mismatch(refund, answer.amount_fen)
     return _finish(refund, actor=None, answer=answer, source=source)
+
+
+def refund_resolve_after() -> dt.timedelta:
+    """How long a refund must have been processing before an administrator may settle it by hand
+    (the channel's notification and the query job come first)."""
+    return dt.timedelta(hours=int(getattr(settings, "PAYMENTS_REFUND_RESOLVE_AFTER_HOURS", 24)))
+
+
+def refund_resolve(*, actor, refund_id: str, refunded: bool, note: str) -> Refund:
+    """An administrator settles by hand a refund its channel left processing (Alipay's query, for
+    one, never answers "failed"), after confirming the result with the channel itself (its
+    merchant portal, its service line): refunded — the effects of a success (attempt and bill,
+    ledger reversal, the payer's message) — or not refunded — failed, the held amount free again.
+    Only after `refund_resolve_after()` in processing; `note` (who confirmed what, the channel's
+    reference) is required and kept in the audit row. A refund no longer processing changes
+    nothing (409)."""
+    if not has_role(actor, Role.ADMINISTRATOR):
+        raise PermissionDenied()
+    note = (note or "").strip()
+    if not note:
+        raise ApplicationError(_("Say how the channel confirmed the result (who, when, its reference)."),
+                               code="note_required", field="note")
+    if len(note) > 300:
+        raise ApplicationError(_("The note can be at most %(max)d characters.") % {"max": 300},
+                               code="note_too_long", field="note")
+    refund = Refund.objects.select_related("attempt", "bill").filter(public_id=refund_id).first()
+    if refund is None:
+        raise NotFound()
+    if refund.state != S.PROCESSING:
+        raise _state_error(refund)
+    if refund.processing_at > timezone.now() - refund_resolve_after():
+        raise ApplicationError(
+            _("This refund has been processing for less than %(hours)d hours: the channel's own answer comes "
+              "first.") % {"hours": refund_resolve_after().total_seconds() // 3600},
+            code="refund_too_recent", status=409)
+    answer = RefundAnswer(refunded, failure_code="" if refunded else "confirmed_not_refunded", message=note)
+    with transaction.atomic():
+        if not _finish(refund, actor=actor, answer=answer, source="manual"):
+            refund.refresh_from_db()
+            raise _state_error(refund)
+        audit_record(actor=actor, action="payments.refund_resolved", object_type="refund",
+                     object_id=refund.public_id, detail={"refunded": refunded, "note": note,
+                                                         "amount_fen": refund.amount_fen})
+    refund.refresh_from_db()
+    return refund
 
 
 def refunds_query_channel(*, now: dt.datetime | None = None, older_than: dt.timedelta | None = None,

@@ -4,6 +4,9 @@
   and work the breaks (investigate, resolve; htmx swaps the row); auditors read the same pages.
 - Settlements: a payee cashier sees their unit's settlements, administrators and auditors all
   of them; each with its CSV and XLSX statement as generated, and a chart of net per day.
+- Refunds still processing at their channel (administrators and auditors): past
+  PAYMENTS_REFUND_RESOLVE_AFTER_HOURS an administrator settles one by hand, once the channel
+  confirmed its result (services/refunds.py `refund_resolve`).
 Another payee's settlement, like an unknown one, is 404.
 """
 
@@ -14,16 +17,18 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from onecity.core.errors import ApplicationError, NotFound, PermissionDenied
-from onecity.identity.access import forbidden, staff_required
+from onecity.identity.access import forbidden, has_role, staff_required
 from onecity.identity.enums import Role
 from onecity.payments.clearing import (
     break_get,
     breaks_of_run,
+    refunds_processing,
     runs_recent,
     settlement_chart,
     settlements_visible_to,
@@ -36,6 +41,7 @@ from onecity.payments.services.reconciliation_runs import (
     can_reconcile,
     reconciliation_import,
 )
+from onecity.payments.services.refunds import refund_resolve, refund_resolve_after
 
 reconciliation_readers = staff_required(Role.ADMINISTRATOR, Role.AUDITOR)
 settlement_readers = staff_required(Role.ADMINISTRATOR, Role.AUDITOR, Role.PAYEE_CASHIER)
@@ -46,6 +52,13 @@ class StatementUploadForm(forms.Form):
     day = forms.DateField(label=gettext_lazy("Statement day"), widget=forms.DateInput(attrs={"type": "date"}))
     file = forms.FileField(label=gettext_lazy("Statement file"),
                            help_text=gettext_lazy("The file exactly as the channel gave it."))
+
+
+class RefundResolveForm(forms.Form):
+    outcome = forms.ChoiceField(label=gettext_lazy("The channel confirmed"), widget=forms.RadioSelect, choices=[
+        ("refunded", gettext_lazy("Refunded to the payer")), ("not_refunded", gettext_lazy("Not refunded"))])
+    note = forms.CharField(label=gettext_lazy("How it was confirmed"), max_length=300,
+                           help_text=gettext_lazy("Who confirmed it, when, and the channel's reference."))
 
 
 class BreakFilterForm(forms.Form):
@@ -174,3 +187,36 @@ def settlement_file(request, settlement_id: str, fmt: str):
                                 content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     response["Content-Disposition"] = f'attachment; filename="settlement-{settlement.day:%Y%m%d}.{fmt}"'
     return response
+
+
+@reconciliation_readers
+@require_GET
+def refunds_stuck(request):
+    rows = refunds_processing()
+    page = Paginator(rows, 30).get_page(request.GET.get("page"))
+    due = timezone.now() - refund_resolve_after()
+    return render(request, "payments/clearing/refunds.html",
+                  {"page": page, "due": due, "hours": int(refund_resolve_after().total_seconds() // 3600),
+                   "can_resolve": has_role(request.user, Role.ADMINISTRATOR), "form": RefundResolveForm()})
+
+
+@reconciliation_readers
+@require_POST
+def refund_resolve_view(request, refund_id: str):
+    form = RefundResolveForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose what the channel confirmed and say how it was confirmed (at most 300 "
+                                  "characters)."))
+        return redirect("payments:clearing_refunds")
+    try:
+        refund = refund_resolve(actor=request.user, refund_id=refund_id,
+                                refunded=form.cleaned_data["outcome"] == "refunded", note=form.cleaned_data["note"])
+    except PermissionDenied:
+        return forbidden(request)
+    except NotFound:
+        raise Http404 from None
+    except ApplicationError as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(request, _("Refund settled by hand: %(state)s.") % {"state": refund.get_state_display()})
+    return redirect("payments:clearing_refunds")
