@@ -61,6 +61,26 @@ def _local(moment: dt.datetime) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
 
 
+def _first_level_unit_checked(unit) -> None:
+    """A case is dispatched (first level) to an active city department or district government."""
+    if getattr(unit, "pk", None) is None or unit.kind not in FIRST_LEVEL_KINDS or not unit.is_active:
+        raise ApplicationError(_("Please choose the city department or district that should handle this."),
+                               code="unit_invalid", field="unit")
+
+
+def _accepted_text(case: Case, due: dt.datetime):
+    """The resident's SMS on acceptance, as a `build` for services/notify.py."""
+    return lambda: ("", _("[12345] Your request %(number)s has been accepted. We will reply by %(due)s.")
+                    % {"number": case.tracking_number, "due": _local(due)})
+
+
+def _dispatched_text(case: Case, sign_due: dt.datetime):
+    """The message telling a unit's handlers that `case` is theirs to sign for, as a `build`."""
+    return lambda: (_("New hotline request %(number)s") % {"number": case.tracking_number},
+                    _("“%(title)s” was dispatched to your unit. Please sign for it by %(due)s.")
+                    % {"title": case.title, "due": _local(sign_due)})
+
+
 @transaction.atomic
 def case_accept(*, actor, case_id: str, urgency: str | None = None, category_code: str | None = None) -> Case:
     """登记 → 受理: the overall clock starts (acceptance + sign limit + handle limit)."""
@@ -75,9 +95,7 @@ def case_accept(*, actor, case_id: str, urgency: str | None = None, category_cod
     case = apply(actor=actor, case=case, transition=transition, now=now,
                  updates={"accepted_at": now, "due_at": due, "urgency": urgency, "category_id": category_id},
                  data={"due_at": due.isoformat()})
-    notify.sms_reporter(case, template="hotline.accepted", build=lambda: ("", _(
-        "[12345] Your request %(number)s has been accepted. We will reply by %(due)s.")
-        % {"number": case.tracking_number, "due": _local(due)}))
+    notify.sms_reporter(case, template="hotline.accepted", build=_accepted_text(case, due))
     return case
 
 
@@ -144,13 +162,13 @@ class Reading:
 
 
 @transaction.atomic(savepoint=False)  # inside smart dispatch's transaction: no savepoint of its own
-def cases_classify_and_dispatch(*, actor, readings: list[Reading], updates: dict | None = None) -> None:
+def cases_classify_and_dispatch(*, actor, readings: list[Reading]) -> None:
     """Smart dispatch of a batch of registered cases as one change: for each, `classify` with the
     classifier's confidence and suggestions and, when its reading names a unit, `accept` and
     `dispatch` to it (services/base.py `apply_steps`: one conditional UPDATE per set of changed
     columns, every event row with one INSERT); the residents' SMS and the units' messages go into
-    the outbox with one INSERT, the units' handlers found with one query. `updates` are further
-    columns set on every case. The cases are updated in memory.
+    the outbox with one INSERT, the units' handlers found with one query. Each case is no longer
+    awaiting the classifier. The cases are updated in memory.
 
     Every check of `case_classify`, `case_accept` and `case_dispatch` holds: each step's
     transition from the state the step before left (409), the actor's roles on it, an active
@@ -169,7 +187,7 @@ def cases_classify_and_dispatch(*, actor, readings: list[Reading], updates: dict
         if not 0.0 <= float(confidence) <= 1.0:
             raise ApplicationError(_("A confidence is between 0 and 1."), code="confidence_invalid")
         classify = transition_checked(actor, case, Action.CLASSIFY)
-        steps = [Step(classify, updates={**(updates or {}), "category_id": category.pk,
+        steps = [Step(classify, updates={"awaiting_classifier": False, "category_id": category.pk,
                                          "classifier_confidence": float(confidence),
                                          "classifier_suggestions": list(reading.suggestions or [])},
                       data={"category": category.code, "previous": _code_of(case.category_id),
@@ -177,9 +195,7 @@ def cases_classify_and_dispatch(*, actor, readings: list[Reading], updates: dict
         if unit is not None:
             accept = transition_checked(actor, case, Action.ACCEPT)
             dispatch = transition_checked(actor, case, Action.DISPATCH, state=accept.target)
-            if getattr(unit, "pk", None) is None or unit.kind not in FIRST_LEVEL_KINDS or not unit.is_active:
-                raise ApplicationError(_("Please choose the city department or district that should handle this."),
-                                       code="unit_invalid", field="unit")
+            _first_level_unit_checked(unit)
             if case.urgency not in Urgency.values:
                 raise ApplicationError(_("Please choose the urgency."), code="urgency_invalid", field="urgency")
             limit = time_limit_for(category_id=category.pk, urgency=case.urgency)
@@ -198,17 +214,11 @@ def cases_classify_and_dispatch(*, actor, readings: list[Reading], updates: dict
     if not dispatched:
         return
     handlers = notify.units_handlers({unit.pk for _case, unit, _due, _sign_due in dispatched})
-    messages = []
-    for case, unit, due, sign_due in dispatched:
-        messages.append(notify.sms_to_reporter(case, template="hotline.accepted", build=lambda case=case, due=due: (
-            "", _("[12345] Your request %(number)s has been accepted. We will reply by %(due)s.")
-            % {"number": case.tracking_number, "due": _local(due)})))
-        messages += notify.in_app_to(handlers.get(unit.pk, []), template="hotline.dispatched",
-                                     build=lambda case=case, sign_due=sign_due: (
-            _("New hotline request %(number)s") % {"number": case.tracking_number},
-            _("“%(title)s” was dispatched to your unit. Please sign for it by %(due)s.")
-            % {"title": case.title, "due": _local(sign_due)}))
-    notify.send_with_change(messages)
+    notify.send_with_change([
+        message for case, unit, due, sign_due in dispatched
+        for message in (notify.sms_to_reporter(case, template="hotline.accepted", build=_accepted_text(case, due)),
+                        *notify.in_app_to(handlers.get(unit.pk, []), template="hotline.dispatched",
+                                          build=_dispatched_text(case, sign_due)))])
 
 
 @transaction.atomic
@@ -216,9 +226,7 @@ def case_dispatch(*, actor, case_id: str, unit, category_code: str | None = None
     """受理/退单 → 派单: first-level dispatch to a city department or a district government.
     The sign clock starts; the overall deadline is refined once, at the first dispatch."""
     case, transition = load_for(actor, case_id, Action.DISPATCH)
-    if unit is None or getattr(unit, "pk", None) is None or unit.kind not in FIRST_LEVEL_KINDS or not unit.is_active:
-        raise ApplicationError(_("Please choose the city department or district that should handle this."),
-                               code="unit_invalid", field="unit")
+    _first_level_unit_checked(unit)
     category = _category(category_code)
     category_id = category.pk if category else case.category_id
     if category_id is None:
@@ -234,10 +242,7 @@ def case_dispatch(*, actor, case_id: str, unit, category_code: str | None = None
         updates["due_at"] = limit.overall_deadline(case.accepted_at)
     case = apply(actor=actor, case=case, transition=transition, now=now, note=note, updates=updates,
                  data={"unit": unit.public_id, "sign_due_at": sign_due.isoformat()})
-    notify.in_app(notify.unit_handlers(unit.pk), template="hotline.dispatched", build=lambda: (
-        _("New hotline request %(number)s") % {"number": case.tracking_number},
-        _("“%(title)s” was dispatched to your unit. Please sign for it by %(due)s.")
-        % {"title": case.title, "due": _local(sign_due)}))
+    notify.in_app(notify.unit_handlers(unit.pk), template="hotline.dispatched", build=_dispatched_text(case, sign_due))
     return case
 
 
@@ -256,10 +261,8 @@ def case_sub_dispatch(*, actor, case_id: str, subunit, note: str = "") -> Case:
     case = apply(actor=actor, case=case, transition=transition, now=now, note=note,
                  updates={"assigned_subunit_id": subunit.pk, "sign_due_at": sign_due},
                  data={"subunit": subunit.public_id, "sign_due_at": sign_due.isoformat()})
-    notify.in_app(notify.unit_handlers(subunit.pk), template="hotline.dispatched", build=lambda: (
-        _("New hotline request %(number)s") % {"number": case.tracking_number},
-        _("“%(title)s” was dispatched to your unit. Please sign for it by %(due)s.")
-        % {"title": case.title, "due": _local(sign_due)}))
+    notify.in_app(notify.unit_handlers(subunit.pk), template="hotline.dispatched",
+                  build=_dispatched_text(case, sign_due))
     return case
 
 

@@ -124,13 +124,15 @@ def _dispatch_batch() -> list[DispatchOutcome]:
     outcomes = {case.pk: DispatchOutcome(case_id=case.public_id, reason="not_pending") for case in cases}
     pending = [case for case in cases if case.state in CLASSIFIABLE_STATES and case.category_id is None]
     loaded = active_model() if pending else None
-    readings = _readings(pending, loaded, outcomes) if loaded is not None else []
-    for case in pending if loaded is None else []:
-        outcomes[case.pk] = DispatchOutcome(case_id=case.public_id, reason="no_model")
-    if readings:
+    readings = []
+    if loaded is None:
+        for case in pending:
+            outcomes[case.pk] = DispatchOutcome(case_id=case.public_id, reason="no_model")
+    else:
+        readings = _readings(pending, loaded, outcomes)
+    if readings:  # each of these is no longer awaiting through the change itself
         _reporters_loaded([reading.case for reading in readings if reading.unit is not None])
-        case_services.cases_classify_and_dispatch(actor=None, readings=readings,
-                                                  updates={"awaiting_classifier": False})
+        case_services.cases_classify_and_dispatch(actor=None, readings=readings)
     read = {reading.case.pk for reading in readings}
     if len(read) < len(cases):
         Case.objects.filter(pk__in=[case.pk for case in cases if case.pk not in read]).update(
