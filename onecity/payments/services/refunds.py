@@ -73,6 +73,7 @@ from onecity.payments.services.common import (
 
 S = RefundState
 REASON_MAX = 300
+NOTE_MAX = 300
 #: the states a channel's result may settle: sent and answered "later" (processing), or sent and
 #: the answer not recorded yet (approved: a notification may overtake the synchronous answer)
 SETTLEABLE = (S.APPROVED, S.PROCESSING)
@@ -217,11 +218,7 @@ def refund_reject(*, actor, refund_id: str, note: str) -> Refund:
     note = " ".join(str(note or "").split())
     if refund.state == S.REJECTED and refund.approved_by_id == actor.pk:
         return refund
-    if not note:
-        raise ApplicationError(_("Say why the refund is rejected."), code="note_required", field="note")
-    if len(note) > 300:
-        raise ApplicationError(_("The note can be at most %(max)d characters.") % {"max": 300},
-                               code="note_too_long", field="note")
+    _note_checked(note, missing=_("Say why the refund is rejected."))
     if refund.state != S.REQUESTED:
         raise _state_error(refund)
     _four_eyes(actor, refund)
@@ -232,6 +229,16 @@ def refund_reject(*, actor, refund_id: str, note: str) -> Refund:
         audit_record(actor=actor, action="payments.refund_rejected", object_type="refund",
                      object_id=refund.public_id, detail={"amount_fen": refund.amount_fen})
     return refund
+
+
+def _note_checked(note: str, *, missing: str) -> None:
+    """A person's note on a refund decision: required (`missing` says what it should say), at
+    most NOTE_MAX characters."""
+    if not note:
+        raise ApplicationError(missing, code="note_required", field="note")
+    if len(note) > NOTE_MAX:
+        raise ApplicationError(_("The note can be at most %(max)d characters.") % {"max": NOTE_MAX},
+                               code="note_too_long", field="note")
 
 
 def _send(refund: Refund, *, actor) -> Refund:
@@ -307,10 +314,10 @@ def refund_settle(*, refund_id: str, answer: RefundAnswer, source: str) -> bool:
     return _finish(refund, actor=None, answer=answer, source=source)
 
 
-def refund_resolve_after() -> dt.timedelta:
-    """How long a refund must have been processing before an administrator may settle it by hand
-    (the channel's notification and the query job come first)."""
-    return dt.timedelta(hours=int(getattr(settings, "PAYMENTS_REFUND_RESOLVE_AFTER_HOURS", 24)))
+def refund_resolve_hours() -> int:
+    """How many hours a refund must have been processing before an administrator may settle it
+    by hand (the channel's notification and the query job come first)."""
+    return int(getattr(settings, "PAYMENTS_REFUND_RESOLVE_AFTER_HOURS", 24))
 
 
 def refund_resolve(*, actor, refund_id: str, refunded: bool, note: str) -> Refund:
@@ -318,28 +325,23 @@ def refund_resolve(*, actor, refund_id: str, refunded: bool, note: str) -> Refun
     one, never answers "failed"), after confirming the result with the channel itself (its
     merchant portal, its service line): refunded — the effects of a success (attempt and bill,
     ledger reversal, the payer's message) — or not refunded — failed, the held amount free again.
-    Only after `refund_resolve_after()` in processing; `note` (who confirmed what, the channel's
+    Only after `refund_resolve_hours()` in processing; `note` (who confirmed what, the channel's
     reference) is required and kept in the audit row. A refund no longer processing changes
     nothing (409)."""
     if not has_role(actor, Role.ADMINISTRATOR):
         raise PermissionDenied()
     note = (note or "").strip()
-    if not note:
-        raise ApplicationError(_("Say how the channel confirmed the result (who, when, its reference)."),
-                               code="note_required", field="note")
-    if len(note) > 300:
-        raise ApplicationError(_("The note can be at most %(max)d characters.") % {"max": 300},
-                               code="note_too_long", field="note")
+    _note_checked(note, missing=_("Say how the channel confirmed the result (who, when, its reference)."))
     refund = Refund.objects.select_related("attempt", "bill").filter(public_id=refund_id).first()
     if refund is None:
         raise NotFound()
     if refund.state != S.PROCESSING:
         raise _state_error(refund)
-    if refund.processing_at > timezone.now() - refund_resolve_after():
+    hours = refund_resolve_hours()
+    if refund.processing_at > timezone.now() - dt.timedelta(hours=hours):
         raise ApplicationError(
             _("This refund has been processing for less than %(hours)d hours: the channel's own answer comes "
-              "first.") % {"hours": refund_resolve_after().total_seconds() // 3600},
-            code="refund_too_recent", status=409)
+              "first.") % {"hours": hours}, code="refund_too_recent", status=409)
     answer = RefundAnswer(refunded, failure_code="" if refunded else "confirmed_not_refunded", message=note)
     with transaction.atomic():
         if not _finish(refund, actor=actor, answer=answer, source="manual"):

@@ -12,6 +12,8 @@ Another payee's settlement, like an unknown one, is 404.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -41,7 +43,7 @@ from onecity.payments.services.reconciliation_runs import (
     can_reconcile,
     reconciliation_import,
 )
-from onecity.payments.services.refunds import refund_resolve, refund_resolve_after
+from onecity.payments.services.refunds import refund_resolve, refund_resolve_hours
 
 reconciliation_readers = staff_required(Role.ADMINISTRATOR, Role.AUDITOR)
 settlement_readers = staff_required(Role.ADMINISTRATOR, Role.AUDITOR, Role.PAYEE_CASHIER)
@@ -192,12 +194,11 @@ def settlement_file(request, settlement_id: str, fmt: str):
 @reconciliation_readers
 @require_GET
 def refunds_stuck(request):
-    rows = refunds_processing()
-    page = Paginator(rows, 30).get_page(request.GET.get("page"))
-    due = timezone.now() - refund_resolve_after()
+    page = Paginator(refunds_processing(), 30).get_page(request.GET.get("page"))
+    hours = refund_resolve_hours()
     return render(request, "payments/clearing/refunds.html",
-                  {"page": page, "due": due, "hours": int(refund_resolve_after().total_seconds() // 3600),
-                   "can_resolve": has_role(request.user, Role.ADMINISTRATOR), "form": RefundResolveForm()})
+                  {"page": page, "due": timezone.now() - dt.timedelta(hours=hours), "hours": hours,
+                   "can_resolve": has_role(request.user, Role.ADMINISTRATOR)})
 
 
 @reconciliation_readers
