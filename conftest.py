@@ -17,10 +17,15 @@ def _transactional(item) -> bool:
     return bool({"transactional_db", "live_server"} & set(item.fixturenames))
 
 
+def _plain_db_test(item) -> bool:
+    """A test that uses the database inside a transaction rolled back at its end."""
+    return not _transactional(item) and bool(item.get_closest_marker("django_db") or "db" in item.fixturenames)
+
+
 def pytest_collection_modifyitems(items):
     """Have the test database's migration-seeded rows (the working-day calendar, the default
     time limits) serialized when it is created: transactional tests empty every table when they
-    end, and `pytest_runtest_teardown` puts those rows back."""
+    end, and `pytest_runtest_setup` puts those rows back before the next test that is not."""
     for item in items:
         if not _transactional(item):
             continue
@@ -40,11 +45,11 @@ _emptied = {"tables": False}
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_setup(item):
     """Before a database test that is not transactional, reload the rows the migrations seeded
-    when the test before it emptied the tables or when they are missing (checked with two cheap
-    queries), so no test on this worker depends on which tests ran before it (Django's own runner
-    runs transactional tests last; pytest-xdist does not). A transactional test reloads them
-    itself, at its set-up."""
-    if not _transactional(item) and (item.get_closest_marker("django_db") or "db" in item.fixturenames):
+    when a transactional test emptied the tables since, so no test on this worker depends on
+    which tests ran before it (Django's own runner runs transactional tests last; pytest-xdist
+    does not). A transactional test reloads them itself, at its set-up; `_seeded_rows` covers a
+    database that was never serialized."""
+    if _plain_db_test(item):
         from django.db import connections
         from pytest_django.plugin import blocking_manager_key
 
@@ -63,8 +68,7 @@ def _seeded_rows(request):
     the database was not serialized to put them back (a worker whose transactional tests are all
     live-server ones): when missing, the seeding migrations' own functions add them, inside the
     test's transaction (two cheap queries otherwise)."""
-    item = request.node
-    if _transactional(item) or not (item.get_closest_marker("django_db") or "db" in item.fixturenames):
+    if not _plain_db_test(request.node):
         yield
         return
     request.getfixturevalue("db")

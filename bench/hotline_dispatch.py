@@ -7,8 +7,9 @@
    as awaiting the classifier and a smart-dispatch run put on the SQLite task queue after commit
    unless one is queued already), then what the worker's run does with the awaiting cases —
    classification, acceptance and dispatch to the matrix unit (`smart_dispatch_task`, run
-   in-process: it clears the run's flag and calls `smart_dispatch_pending`, in batches) with the notifications put in the outbox (SMS to the resident, in-app message to the
-   unit's handlers). The worker's run takes what arrived since the last one: the timed rounds
+   in-process: it clears the run's flag and calls `smart_dispatch_pending`, in batches) with
+   the notifications put in the outbox (SMS to the resident, in-app message to the unit's
+   handlers). The worker's run takes what arrived since the last one: the timed rounds
    register `--requests / 6` calls, then run it once (a burst); the `_one_by_one` line runs it
    after every single registration instead (a quiet hour: a batch of one each time).
    The same-run baseline is the same case row inserted by the bare ORM in its own transaction,
@@ -109,8 +110,8 @@ def bench_intake(n: int, rounds: int = ROUNDS) -> None:
     - baseline: the same case row (same fields, encrypted contact number, keyed phone hash)
       inserted by the bare ORM in its own transaction: no validation, no tracking-number
       counter, no event, no job, no classifier, no dispatch, no messages;
-    - register: `case_register` (validate, tracking number, case and event rows, the
-      smart-dispatch job queued after commit);
+    - register: `case_register` (validate, tracking number, case and event rows, a
+      smart-dispatch run queued after commit unless one is);
     - smart dispatch: what the worker's run does with the cases registered since the last one
       (`smart_dispatch_task`: classify, accept, dispatch to the matrix unit, messages to the
       outbox, in batches);
@@ -124,14 +125,14 @@ def bench_intake(n: int, rounds: int = ROUNDS) -> None:
     from onecity.core.crypto import lookup_hash
     from onecity.hotline.enums import CaseState, Channel, Urgency
     from onecity.hotline.models import Case
+    from onecity.hotline.services.intake import case_register
     from onecity.hotline.tasks import smart_dispatch_task
+    from onecity.notifications.models import Message
 
     def smart_dispatch_run() -> int:
         """What the worker runs: the flag cleared (so the next registration queues a run again),
         then every awaiting case, in batches; the number of cases."""
         return smart_dispatch_task.call_local()
-    from onecity.hotline.services.intake import case_register
-    from onecity.notifications.models import Message
 
     operator, districts = _intake_fixture()
     requests = demo_requests(n + 21 + n // 4, seed=2)
