@@ -20,7 +20,8 @@ ONECITY_SMS_GATEWAY     dotted path of the SMS gateway class
 ONECITY_POPULATION_REGISTRY  dotted path of the population-registry adapter
 ONECITY_PAYMENTS_SANDBOX  "1" for the payment-channel sandbox (default: on in debug and the demo); see also
     ONECITY_PAYMENTS_CHANNEL_KEY_DIR, ONECITY_PAYMENTS_CHANNEL_CLIENT, ONECITY_PAYMENTS_QUERY_AFTER_MINUTES,
-    ONECITY_PAYMENTS_REFUND_QUERY_AFTER_MINUTES, ONECITY_PAYMENTS_SANDBOX_REFUND_PROCESSING
+    ONECITY_PAYMENTS_REFUND_QUERY_AFTER_MINUTES, ONECITY_PAYMENTS_SANDBOX_REFUND_PROCESSING,
+    ONECITY_PAYMENTS_REFUND_RESOLVE_AFTER_HOURS
 ONECITY_OPEN311_JURISDICTION  the Open311 jurisdiction_id (default "fuzhou"); ONECITY_RATE_OPEN311 requests per key per hour
 """
 
@@ -255,6 +256,9 @@ PAYMENTS_QUERY_AFTER_MINUTES = int(env("ONECITY_PAYMENTS_QUERY_AFTER_MINUTES", "
 PAYMENTS_REFUND_QUERY_AFTER_MINUTES = int(env("ONECITY_PAYMENTS_REFUND_QUERY_AFTER_MINUTES", "10"))
 PAYMENTS_SANDBOX_REFUND_PROCESSING = frozenset(
     c.strip() for c in env("ONECITY_PAYMENTS_SANDBOX_REFUND_PROCESSING").split(",") if c.strip())
+# refunds still processing this long may be settled by hand by an administrator who confirmed the
+# result with the channel (/pay/clearing/refunds/)
+PAYMENTS_REFUND_RESOLVE_AFTER_HOURS = int(env("ONECITY_PAYMENTS_REFUND_RESOLVE_AFTER_HOURS", "24"))
 
 # --- personal data protection ----------------------------------------------------------------
 FIELD_ENCRYPTION_KEYS = [k.strip() for k in env("ONECITY_FIELD_KEYS").split(",") if k.strip()] or [

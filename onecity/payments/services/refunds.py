@@ -317,7 +317,7 @@ def refund_settle(*, refund_id: str, answer: RefundAnswer, source: str) -> bool:
 def refund_resolve_hours() -> int:
     """How many hours a refund must have been processing before an administrator may settle it
     by hand (the channel's notification and the query job come first)."""
-    return int(getattr(settings, "PAYMENTS_REFUND_RESOLVE_AFTER_HOURS", 24))
+    return settings.PAYMENTS_REFUND_RESOLVE_AFTER_HOURS
 
 
 def refund_resolve(*, actor, refund_id: str, refunded: bool, note: str) -> Refund:
