@@ -55,7 +55,10 @@ def setup_django() -> None:
         os.environ.pop(key, None)
     os.environ.update({"ONECITY_VAR_DIR": var, "DJANGO_SETTINGS_MODULE": "onecity.settings",
                        "ONECITY_LOG_LEVEL": "WARNING",
-                       "ONECITY_HUEY_LOG_LEVEL": "WARNING"})
+                       "ONECITY_HUEY_LOG_LEVEL": "WARNING",
+                       # the benchmark decides when the worker's run comes (after every 100
+                       # registrations, or after each one): no batching window on top
+                       "ONECITY_QUEUE_BATCH_LINGER_MS": "0"})
     import django
 
     django.setup()

@@ -9,6 +9,8 @@ ONECITY_BASE_URL        public origin, e.g. https://city.example.gov.cn (OIDC is
 DATABASE_URL            e.g. postgres://user@host:5432/onecity; default: SQLite file under var/
 ONECITY_DB_CONN_MAX_AGE seconds a database connection is kept between requests (default 300; 0: one per request)
 REDIS_URL               e.g. redis://127.0.0.1:6379/0; switches the task queue and the cache to Redis
+ONECITY_QUEUE_BATCH_LINGER_MS  how long a batch job (payment notifications, smart dispatch) gathers work
+    before its run (default 100; 0: at once)
 ONECITY_VAR_DIR         where the SQLite database, keys, uploads and the queue live (default ./var)
 ONECITY_FIELD_KEYS      comma-separated Fernet keys for personal data; the first encrypts, all decrypt
 ONECITY_HASH_KEY        secret for the keyed lookup hashes of personal data
@@ -156,6 +158,9 @@ else:
 HUEY_IMMEDIATE = env_bool("ONECITY_HUEY_IMMEDIATE")
 # an idle consumer looks for work every half second at most (huey's default backs off to 10 s):
 # a paid notification is applied, and a resident's message sent, within about a second
+# the batch jobs (payment notifications, smart dispatch) gather what arrives in this window
+# into one run (core.queue.run_starting); 0 starts each run at once
+QUEUE_BATCH_LINGER_MS = int(env("ONECITY_QUEUE_BATCH_LINGER_MS", "100"))
 _HUEY_CONSUMER = {"workers": 2, "worker_type": "thread", "initial_delay": 0.05, "max_delay": 0.5}
 if REDIS_URL:
     HUEY = {
