@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import functools
 import io
 import re
 import secrets
@@ -29,6 +30,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from alipay import AliPay
 from alipay.exceptions import AliPayException
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from django.utils import timezone
@@ -74,6 +76,28 @@ def _status(params: Mapping[str, str]) -> PaymentStatus:
     raise malformed(_("unknown trade_status %(value)r") % {"value": state})
 
 
+class _AliPay(AliPay):
+    """python-alipay-sdk's client with its signature check done by `cryptography` (OpenSSL)
+    instead of pycryptodome: the SDK still reads the key and builds the signed string (sorted
+    parameters, the sign type checked and left out); only the RSA step changes, the same
+    PKCS#1 v1.5 over SHA-256 (RSA2). pycryptodome's took ≈ 0.9 ms of CPU per notification,
+    OpenSSL's ≈ 0.1 ms."""
+
+    @functools.cached_property
+    def _openssl_public_key(self) -> rsa.RSAPublicKey:
+        return serialization.load_der_public_key(self.alipay_public_key.export_key("DER"))
+
+    def _verify(self, raw_content: str, signature: str) -> bool:
+        if self._sign_type != "RSA2":
+            return super()._verify(raw_content, signature)
+        try:
+            self._openssl_public_key.verify(base64.b64decode(signature, validate=True), raw_content.encode(),
+                                            padding.PKCS1v15(), hashes.SHA256())
+        except (InvalidSignature, ValueError):
+            return False
+        return True
+
+
 class AlipayVerifier:
     """Verifies notifications for one Alipay application (app_id) with Alipay's public key."""
 
@@ -81,7 +105,7 @@ class AlipayVerifier:
 
     def __init__(self, *, app_id: str, app_private_key_pem: str, alipay_public_key_pem: str):
         self.app_id = app_id
-        self.sdk = AliPay(appid=app_id, app_notify_url=None, app_private_key_string=app_private_key_pem,
+        self.sdk = _AliPay(appid=app_id, app_notify_url=None, app_private_key_string=app_private_key_pem,
                           alipay_public_key_string=alipay_public_key_pem, sign_type="RSA2")
 
     def verify(self, headers: Mapping[str, str], body: bytes, *, now: datetime | None = None) -> ChannelNotification:

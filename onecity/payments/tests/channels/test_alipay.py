@@ -64,6 +64,21 @@ def test_the_sdk_and_the_sandbox_agree_on_the_signed_string(alipay_sandbox):
     assert not alipay_sandbox.verifier().sdk.verify({"a": "1", "b": "3", "c": "中文 & 空格"}, sign)
 
 
+def test_the_openssl_check_agrees_with_the_sdks_own(alipay_sandbox):
+    """The verifier's RSA step is cryptography's (OpenSSL); the SDK's pycryptodome one gives the
+    same answer for a good signature, a changed message, another key's signature and garbage."""
+    from alipay import AliPay
+
+    sdk = alipay_sandbox.verifier().sdk
+    message = "a=1&b=2&c=中文 & 空格"
+    good = rsa2_sign(alipay_sandbox.private_key, {"a": "1", "b": "2", "c": "中文 & 空格"})
+    other = rsa2_sign(AlipaySandbox().private_key, {"a": "1", "b": "2", "c": "中文 & 空格"})
+    cases = [(message, good), (message.replace("2", "3"), good), (message, other), (message, good[:-4] + "AAA=")]
+    assert [sdk._verify(m, sig) for m, sig in cases] == [True, False, False, False]
+    assert [AliPay._verify(sdk, m, sig) for m, sig in cases] == [True, False, False, False]
+    assert sdk._verify(message, "not base64!") is False
+
+
 def test_bad_signature(alipay_sandbox):
     params = _params(_notify(alipay_sandbox)[1])
     other = AlipaySandbox()
