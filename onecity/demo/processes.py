@@ -44,6 +44,10 @@ def gunicorn_argv(*, host: str, port: int, workers: int, threads: int = 4,
         "--graceful-timeout", "20",
         "--error-logfile", "-",
         "--no-control-socket",  # one fixed socket path per user would clash between instances
+        # each worker listens on its own SO_REUSEPORT socket and the kernel spreads new
+        # connections over them; on one shared socket the first worker to wake accepts every
+        # connection of a burst and serves all their keep-alive requests on one core (the GIL)
+        "--reuse-port",
     ]
     if access_log:
         argv += ["--access-logfile", access_log]
