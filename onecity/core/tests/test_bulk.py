@@ -58,3 +58,26 @@ def test_insert_row_stores_the_instance_as_save_would(days):
     assert list(CalendarDay.objects.filter(pk=day.pk).values_list("date", "kind", "name", "name_en")) == [
         (dt.date(2031, 1, 4), W, "补班", "Make-up workday")]
     assert CalendarDay.objects.count() == 4
+
+
+def test_values_of_every_type_and_nulls_land_as_their_columns_types(django_user_model):
+    """A timestamp, a nullable foreign key, an inet, JSON and text, set to values and to NULL:
+    on PostgreSQL the joined UPDATE casts each VALUES column to its column's type."""
+    from onecity.core.models import AuditEvent
+
+    user = django_user_model.objects.create(username="bulk-typed")
+    first, second = (AuditEvent.objects.create(action="x", actor=user, ip="10.0.0.1", detail={"n": i})
+                     for i in (1, 2))
+    at = dt.datetime(2031, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+    changed = update_rows(AuditEvent, ["at", "actor", "ip", "detail", "reason"],
+                          [(first.pk, at, None, None, {"k": ["中", 1]}, "改", "x"),
+                           (second.pk, at, user.pk, "2001:db8::1", {}, "", "x")], where=("action",))
+    assert changed == 2
+    assert list(AuditEvent.objects.order_by("pk").values_list("at", "actor", "ip", "detail", "reason")) == [
+        (at, None, None, {"k": ["中", 1]}, "改"), (at, user.pk, "2001:db8::1", {}, "")]
+
+
+def test_one_row_per_primary_key(days):
+    with pytest.raises(ValueError, match="one row per primary key"):
+        update_rows(CalendarDay, ["name"], [(days[0].pk, "a"), (days[0].pk, "b")])
+    assert stored() == [(H, "day 1"), (H, "day 2"), (H, "day 3")]
