@@ -8,8 +8,11 @@ pure parts so that every channel's notification reduces to the same `ChannelNoti
 
 from __future__ import annotations
 
+import contextlib
 import enum
+import os
 import re
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -240,12 +243,23 @@ def lowercase_headers(headers: Mapping[str, str]) -> dict[str, str]:
 
 
 def key_file(directory: Path | None, name: str, create) -> bytes:
-    """PEM bytes kept in `directory/name` (created on first use), or fresh ones without a directory."""
+    """PEM bytes kept in `directory/name` (created on first use), or fresh ones without a directory.
+
+    Several processes may create the same file at once (the web workers load the sandboxes as
+    they start): each writes its own to a temporary file and links it into place, the first link
+    wins, and every process returns the file that won, so all of them hold the same keys, and a
+    certificate read back here matches the key it was issued from."""
     if directory is None:
         return create()
     path = Path(directory) / name
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(create())
-        path.chmod(0o600)
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{name}.")  # mode 0600
+        try:
+            with os.fdopen(descriptor, "wb") as out:
+                out.write(create())
+            with contextlib.suppress(FileExistsError):  # another process was first
+                os.link(temporary, path)
+        finally:
+            os.unlink(temporary)
     return path.read_bytes()

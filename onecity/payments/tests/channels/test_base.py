@@ -16,7 +16,7 @@ from onecity.payments.channels import (
     should_apply,
     yuan_to_fen,
 )
-from onecity.payments.channels.base import check_fresh, fen_to_yuan, mask_payer, parse_fen
+from onecity.payments.channels.base import check_fresh, fen_to_yuan, key_file, mask_payer, parse_fen
 
 from .conftest import NOW
 
@@ -107,3 +107,17 @@ def test_payer_ids_never_show_in_repr():
     assert mask_payer("6216261000000000018") == "**** 0018"
     assert mask_payer("621626*********0018") == "**** 0018"
     assert mask_payer("") == ""
+
+
+def test_key_file_keeps_the_first_file_written_when_processes_race(tmp_path):
+    """Two web workers starting at once both create a sandbox key: the one whose file is linked
+    first wins, and the other returns that file, not its own."""
+    def created_while_another_process_wrote_it():
+        (tmp_path / "keys" / "k.pem").write_bytes(b"theirs")
+        return b"ours"
+
+    assert key_file(tmp_path / "keys", "k.pem", created_while_another_process_wrote_it) == b"theirs"
+    assert key_file(tmp_path / "keys", "k.pem", lambda: b"later") == b"theirs"
+    assert sorted(p.name for p in (tmp_path / "keys").iterdir()) == ["k.pem"]  # no temporary file left
+    assert key_file(tmp_path / "new", "k.pem", lambda: b"mine") == b"mine"
+    assert (tmp_path / "new" / "k.pem").stat().st_mode & 0o777 == 0o600
