@@ -101,6 +101,9 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "onecity.urls"
+# paths that other systems call on their own, served without the browser middleware above
+# (onecity.core.callbacks): the payment channels' notifications
+CALLBACK_PATH_PREFIXES = ["/pay/notify/"]
 WSGI_APPLICATION = "onecity.wsgi.application"
 
 TEMPLATES = [

@@ -23,3 +23,16 @@ class PaymentsConfig(AppConfig):
         nav_register(area="staff", key="payments_refunds_processing", label=_("Refunds in progress"),
                      url_name="payments:clearing_refunds", icon="receipt-refund", order=53,
                      roles=("administrator", "auditor"))
+
+    def warm_up(self):
+        """Web workers only (onecity.core.callbacks.warm_up): load each configured channel's
+        keys and certificates before the first notification, not during it."""
+        from onecity.core.errors import ApplicationError
+        from onecity.payments.enums import Channel
+        from onecity.payments.gateways import channel_client
+
+        for channel in Channel.values:
+            try:
+                channel_client(channel).verifier()
+            except ApplicationError:  # not configured on this server
+                continue
