@@ -73,6 +73,8 @@ def served(env: dict[str, str], port: int, workers: int, threads: int = 4) -> It
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("server did not start; see " + log.name) from None
                 time.sleep(0.2)
+        for child in _children(proc.pid):  # every web worker has loaded the application and warmed up
+            _settled(child)
         yield base
     finally:
         _stop(proc)
@@ -88,11 +90,19 @@ def worker(env: dict[str, str]) -> Iterator[subprocess.Popen]:
     log = open(Path(env["ONECITY_VAR_DIR"]) / "worker.log", "w")  # noqa: SIM115 - closed below
     proc = subprocess.Popen([ONECITY, "worker"], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     try:
-        _settled(proc)
+        _settled(proc.pid)
         yield proc
     finally:
         _stop(proc)
         log.close()
+
+
+def _children(pid: int) -> list[int]:
+    """The child processes of `pid` (Linux /proc), as pids."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return found
 
 
 def _cpu_ticks(pid: int) -> int:
@@ -101,17 +111,20 @@ def _cpu_ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])
 
 
-def _settled(proc: subprocess.Popen, quiet_ticks: int = 2, window: float = 0.5, limit: float = 60.0) -> None:
-    """Wait until `proc` used at most `quiet_ticks` clock ticks of CPU in `window` seconds (or
-    `limit` seconds passed, or it exited)."""
+def _settled(pid: int, quiet_ticks: int = 2, window: float = 0.5, limit: float = 60.0) -> None:
+    """Wait until process `pid` used at most `quiet_ticks` clock ticks of CPU in `window` seconds
+    (or `limit` seconds passed, or it exited)."""
     deadline = time.perf_counter() + limit
-    last = _cpu_ticks(proc.pid)
-    while time.perf_counter() < deadline and proc.poll() is None:
-        time.sleep(window)
-        now = _cpu_ticks(proc.pid)
-        if now - last <= quiet_ticks:
-            return
-        last = now
+    try:
+        last = _cpu_ticks(pid)
+        while time.perf_counter() < deadline:
+            time.sleep(window)
+            now = _cpu_ticks(pid)
+            if now - last <= quiet_ticks:
+                return
+            last = now
+    except FileNotFoundError:  # it exited
+        return
 
 
 def _stop(proc: subprocess.Popen) -> None:

@@ -83,7 +83,7 @@ def processed() -> int:
     return ChannelNotification.objects.filter(result="processed").count()
 
 
-def wait_applied(n: int, timeout: float = 600) -> float:
+def wait_applied(n: int, timeout: float = 120) -> float:
     """The moment (perf_counter) the N-th notification was applied."""
     from django.db import connection
 
