@@ -159,11 +159,11 @@ else:
     }
 
 HUEY_IMMEDIATE = env_bool("ONECITY_HUEY_IMMEDIATE")
-# an idle consumer looks for work every half second at most (huey's default backs off to 10 s):
-# a paid notification is applied, and a resident's message sent, within about a second
 # the batch jobs (payment notifications, smart dispatch) gather what arrives in this window
 # into one run (core.queue.run_starting); 0 starts each run at once
 QUEUE_BATCH_LINGER_MS = int(env("ONECITY_QUEUE_BATCH_LINGER_MS", "100"))
+# an idle consumer looks for work every half second at most (huey's default backs off to 10 s):
+# a paid notification is applied, and a resident's message sent, within about a second
 _HUEY_CONSUMER = {"workers": 2, "worker_type": "thread", "initial_delay": 0.05, "max_delay": 0.5}
 if REDIS_URL:
     HUEY = {

@@ -2,10 +2,8 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from onecity.core.callbacks import warm_up, with_callback_lane
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "onecity.settings")
-_full = get_wsgi_application()
-
-from onecity.core.callbacks import warm_up, with_callback_lane  # noqa: E402 (after Django is set up)
-
-application = with_callback_lane(_full)
+application = with_callback_lane(get_wsgi_application())
 warm_up()

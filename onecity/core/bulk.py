@@ -23,6 +23,8 @@ from django.db import connections, models, router
 
 M = TypeVar("M", bound=models.Model)
 _INSERTS: dict[tuple[str, type[models.Model]], tuple[str, list[models.Field]]] = {}
+#: rows per joined UPDATE (PostgreSQL allows 65,535 parameters in a statement)
+_JOINED_ROWS = 1000
 
 
 def update_rows(model: type[models.Model], fields: Sequence[str], rows: Iterable[Sequence],
@@ -35,36 +37,32 @@ def update_rows(model: type[models.Model], fields: Sequence[str], rows: Iterable
     meta = model._meta
     columns = [meta.get_field(name) for name in fields]
     conditions = [meta.get_field(name) for name in where]
-    params = []
+    prepared = []  # (pk, assigned values, observed values), each prepared by its field
     for pk, *values in rows:
         assigned, observed = values[:len(columns)], values[len(columns):]
-        params.append([meta.pk.get_db_prep_value(pk, connection)]
-                      + [column.get_db_prep_save(value, connection) for column, value in
-                         zip(columns, assigned, strict=True)]
-                      + [column.get_db_prep_value(value, connection) for column, value in
-                         zip(conditions, observed, strict=True)])
-    if not params:
+        prepared.append((meta.pk.get_db_prep_value(pk, connection),
+                         [column.get_db_prep_save(value, connection) for column, value in
+                          zip(columns, assigned, strict=True)],
+                         [column.get_db_prep_value(value, connection) for column, value in
+                          zip(conditions, observed, strict=True)]))
+    if not prepared:
         return 0
-    if len({row[0] for row in params}) != len(params):
+    if len({pk for pk, _assigned, _observed in prepared}) != len(prepared):
         raise ValueError("update_rows: one row per primary key")
     if connection.vendor == "postgresql":
-        return sum(_update_joined(connection, meta, columns, conditions, params[i:i + _JOINED_ROWS])
-                   for i in range(0, len(params), _JOINED_ROWS))
+        return sum(_update_joined(connection, meta, columns, conditions, prepared[i:i + _JOINED_ROWS])
+                   for i in range(0, len(prepared), _JOINED_ROWS))
     quote = connection.ops.quote_name
     assignments = ", ".join(f"{quote(column.column)} = %s" for column in columns)
     checks = "".join(f" AND {quote(column.column)} = %s" for column in conditions)
     # names from the model's metadata, quoted; every value is a parameter
     sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s{checks}"  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.executemany(sql, [[*row[1:len(columns) + 1], row[0], *row[len(columns) + 1:]] for row in params])
+        cursor.executemany(sql, [[*assigned, pk, *observed] for pk, assigned, observed in prepared])
         return cursor.rowcount  # SQLite adds up an executemany's row counts
 
 
-#: rows per joined UPDATE (PostgreSQL allows 65,535 parameters in a statement)
-_JOINED_ROWS = 1000
-
-
-def _update_joined(connection, meta, columns, conditions, params) -> int:
+def _update_joined(connection, meta, columns, conditions, prepared) -> int:
     """`UPDATE t SET c = CAST(v.c AS type) … FROM (VALUES (…), …) AS v WHERE t.pk = v.pk AND
     t.o = CAST(v.o AS type) …`: the VALUES columns are named by position and cast to the
     target column's type, so a NULL or a text literal is read as that type."""
@@ -81,10 +79,10 @@ def _update_joined(connection, meta, columns, conditions, params) -> int:
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     # names from the model's metadata, quoted; every value is a parameter
     sql = (f"UPDATE {quote(meta.db_table)} AS t SET {assignments} "  # noqa: S608
-           f"FROM (VALUES {', '.join([row] * len(params))}) AS v ({', '.join(names)}) "
+           f"FROM (VALUES {', '.join([row] * len(prepared))}) AS v ({', '.join(names)}) "
            f"WHERE t.{quote(meta.pk.column)} = {cast(0)}{checks}")
     with connection.cursor() as cursor:
-        cursor.execute(sql, [value for row_params in params for value in row_params])
+        cursor.execute(sql, [value for pk, assigned, observed in prepared for value in (pk, *assigned, *observed)])
         return cursor.rowcount
 
 

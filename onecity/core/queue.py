@@ -20,6 +20,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from django.conf import settings
 from huey import SqliteHuey
 from huey.storage import SqliteStorage
 
@@ -57,7 +58,6 @@ def run_starting(flag: str) -> None:
     statements and commit) is spread over the batch instead of paid for every few rows. The
     work was acknowledged before it was queued; it is applied that much later. No wait when
     the queue runs tasks inline (tests, `ONECITY_HUEY_IMMEDIATE`): there is nothing to gather."""
-    from django.conf import settings
     from huey.contrib.djhuey import HUEY
 
     if settings.QUEUE_BATCH_LINGER_MS and not HUEY.immediate:

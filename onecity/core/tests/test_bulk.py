@@ -1,6 +1,7 @@
-"""core.bulk: update_rows (one executemany UPDATE, values prepared by their fields, optional
-conditions on observed values, and the number of rows it really changed) and insert_row (one new
-row stored as save() would, in one statement)."""
+"""core.bulk: update_rows (one statement for many rows — an executemany on SQLite, a joined
+UPDATE on PostgreSQL —, values prepared by their fields, optional conditions on observed values,
+and the number of rows it really changed) and insert_row (one new row stored as save() would,
+in one statement)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from onecity.core.bulk import insert_row, update_rows
-from onecity.core.models import CalendarDay, CalendarDayKind
+from onecity.core.models import AuditEvent, CalendarDay, CalendarDayKind
 
 pytestmark = pytest.mark.django_db
 H, W = CalendarDayKind.HOLIDAY, CalendarDayKind.WORKDAY
@@ -63,8 +64,6 @@ def test_insert_row_stores_the_instance_as_save_would(days):
 def test_values_of_every_type_and_nulls_land_as_their_columns_types(django_user_model):
     """A timestamp, a nullable foreign key, an inet, JSON and text, set to values and to NULL:
     on PostgreSQL the joined UPDATE casts each VALUES column to its column's type."""
-    from onecity.core.models import AuditEvent
-
     user = django_user_model.objects.create(username="bulk-typed")
     first, second = (AuditEvent.objects.create(action="x", actor=user, ip="10.0.0.1", detail={"n": i})
                      for i in (1, 2))
