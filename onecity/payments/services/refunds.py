@@ -320,6 +320,11 @@ def refund_resolve_hours() -> int:
     return settings.PAYMENTS_REFUND_RESOLVE_AFTER_HOURS
 
 
+def refund_resolvable_since() -> dt.datetime:
+    """A refund processing since before this moment may be settled by hand."""
+    return timezone.now() - dt.timedelta(hours=refund_resolve_hours())
+
+
 def refund_resolve(*, actor, refund_id: str, refunded: bool, note: str) -> Refund:
     """An administrator settles by hand a refund its channel left processing (Alipay's query, for
     one, never answers "failed"), after confirming the result with the channel itself (its
@@ -337,11 +342,10 @@ def refund_resolve(*, actor, refund_id: str, refunded: bool, note: str) -> Refun
         raise NotFound()
     if refund.state != S.PROCESSING:
         raise _state_error(refund)
-    hours = refund_resolve_hours()
-    if refund.processing_at > timezone.now() - dt.timedelta(hours=hours):
+    if refund.processing_at > refund_resolvable_since():
         raise ApplicationError(
             _("This refund has been processing for less than %(hours)d hours: the channel's own answer comes "
-              "first.") % {"hours": hours}, code="refund_too_recent", status=409)
+              "first.") % {"hours": refund_resolve_hours()}, code="refund_too_recent", status=409)
     answer = RefundAnswer(refunded, failure_code="" if refunded else "confirmed_not_refunded", message=note)
     with transaction.atomic():
         if not _finish(refund, actor=actor, answer=answer, source="manual"):

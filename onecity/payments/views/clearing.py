@@ -12,14 +12,11 @@ Another payee's settlement, like an unknown one, is 404.
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -43,7 +40,12 @@ from onecity.payments.services.reconciliation_runs import (
     can_reconcile,
     reconciliation_import,
 )
-from onecity.payments.services.refunds import refund_resolve, refund_resolve_hours
+from onecity.payments.services.refunds import (
+    NOTE_MAX,
+    refund_resolvable_since,
+    refund_resolve,
+    refund_resolve_hours,
+)
 
 reconciliation_readers = staff_required(Role.ADMINISTRATOR, Role.AUDITOR)
 settlement_readers = staff_required(Role.ADMINISTRATOR, Role.AUDITOR, Role.PAYEE_CASHIER)
@@ -59,7 +61,7 @@ class StatementUploadForm(forms.Form):
 class RefundResolveForm(forms.Form):
     outcome = forms.ChoiceField(label=gettext_lazy("The channel confirmed"), widget=forms.RadioSelect, choices=[
         ("refunded", gettext_lazy("Refunded to the payer")), ("not_refunded", gettext_lazy("Not refunded"))])
-    note = forms.CharField(label=gettext_lazy("How it was confirmed"), max_length=300,
+    note = forms.CharField(label=gettext_lazy("How it was confirmed"), max_length=NOTE_MAX,
                            help_text=gettext_lazy("Who confirmed it, when, and the channel's reference."))
 
 
@@ -195,10 +197,9 @@ def settlement_file(request, settlement_id: str, fmt: str):
 @require_GET
 def refunds_stuck(request):
     page = Paginator(refunds_processing(), 30).get_page(request.GET.get("page"))
-    hours = refund_resolve_hours()
     return render(request, "payments/clearing/refunds.html",
-                  {"page": page, "due": timezone.now() - dt.timedelta(hours=hours), "hours": hours,
-                   "can_resolve": has_role(request.user, Role.ADMINISTRATOR)})
+                  {"page": page, "due": refund_resolvable_since(), "hours": refund_resolve_hours(),
+                   "note_max": NOTE_MAX, "can_resolve": has_role(request.user, Role.ADMINISTRATOR)})
 
 
 @reconciliation_readers
@@ -206,8 +207,8 @@ def refunds_stuck(request):
 def refund_resolve_view(request, refund_id: str):
     form = RefundResolveForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("Choose what the channel confirmed and say how it was confirmed (at most 300 "
-                                  "characters)."))
+        messages.error(request, _("Choose what the channel confirmed and say how it was confirmed (at most "
+                                  "%(max)d characters).") % {"max": NOTE_MAX})
         return redirect("payments:clearing_refunds")
     try:
         refund = refund_resolve(actor=request.user, refund_id=refund_id,
