@@ -10,12 +10,16 @@ where compiling SQL through the ORM costs more than running it.
   between rows). Call it inside the transaction that read (and locked) the rows.
 - `insert_row`: one new row, as `Model.objects.create` stores it, with the INSERT statement
   built once per model instead of compiled on every call.
+- `copy_in` (PostgreSQL): many new rows by `COPY … FROM STDIN`, which fires the table's
+  triggers and checks its constraints as INSERT does, through Django's cursor (its errors come as
+  Django's `IntegrityError`…, and the statement is logged like any other).
 
 Each value is prepared by its model field exactly as `save()` prepares it.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Sequence
 from typing import TypeVar
 
@@ -110,3 +114,12 @@ def insert_row(obj: M) -> M:
         obj.pk = cursor.fetchone()[0]
     obj._state.adding, obj._state.db = False, alias
     return obj
+
+
+def copy_in(cursor, sql: str, rows: Iterable[Sequence]) -> None:
+    """Send `rows` (Python values, adapted by psycopg as for INSERT) with `sql`, a
+    `COPY table (columns) FROM STDIN`, on a PostgreSQL cursor of Django's."""
+    logged = cursor.debug_sql(sql) if hasattr(cursor, "debug_sql") else contextlib.nullcontext()
+    with cursor.db.wrap_database_errors, logged, cursor.cursor.copy(sql) as copy:
+        for row in rows:
+            copy.write_row(row)

@@ -31,6 +31,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from onecity.core.audit import audit_record
+from onecity.core.bulk import copy_in
 from onecity.core.errors import ApplicationError
 from onecity.ledger.dto import AccountDTO, BulkResult, TransferDTO, TransferRow
 from onecity.ledger.enums import (
@@ -63,13 +64,16 @@ _INSERT_ONE_SQL = (
     "batch_id, memo, metadata, actor, created_at, expires_at) "
     "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 )
-#: the bulk path's INSERT: one statement for up to _INSERT_ROWS transfers (psycopg binds on the
-#: client, so an executemany would have PostgreSQL parse and plan the INSERT once per transfer)
-_INSERT_SQL = (
-    "INSERT INTO ledger_transfer (transfer_id, kind, debit_account_id, credit_account_id, amount, currency, code, "
-    "batch_id, memo, metadata, actor, created_at) VALUES "
-)
+_BULK_COLUMNS = ("transfer_id, kind, debit_account_id, credit_account_id, amount, currency, code, batch_id, memo, "
+                 "metadata, actor, created_at")
+#: the bulk path on SQLite: one INSERT for up to _INSERT_ROWS transfers
+_INSERT_SQL = f"INSERT INTO ledger_transfer ({_BULK_COLUMNS}) VALUES "
 _INSERT_ROW = "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+#: the bulk path on PostgreSQL: COPY, which fires the same triggers and checks the same constraints
+#: as INSERT. psycopg binds on the client: an executemany would have PostgreSQL parse and plan the
+#: INSERT once per transfer, and a multi-row INSERT spends half the batch's time in psycopg
+#: scanning its 12,000 placeholders.
+_COPY_SQL = f"COPY ledger_transfer ({_BULK_COLUMNS}) FROM STDIN"
 _INSERT_ROWS = 1000  # 12,000 parameters: within SQLite's 32,766 and PostgreSQL's 65,535
 
 
@@ -568,9 +572,13 @@ def _bulk(rows: list[TransferRow], batch_id: str, actor: str) -> BulkResult:
         else:
             changes[credit] = [0, r.amount]
     with connection.cursor() as cursor:
-        for start in range(0, len(params), _INSERT_ROWS):
-            chunk = params[start:start + _INSERT_ROWS]
-            cursor.execute(_INSERT_SQL + ", ".join([_INSERT_ROW] * len(chunk)), [value for row in chunk for value in row])
+        if connection.vendor == "postgresql":
+            copy_in(cursor, _COPY_SQL, params)
+        else:
+            for start in range(0, len(params), _INSERT_ROWS):
+                chunk = params[start:start + _INSERT_ROWS]
+                cursor.execute(_INSERT_SQL + ", ".join([_INSERT_ROW] * len(chunk)),
+                               [value for row in chunk for value in row])
         order = sorted(changes)  # one lock order for every writer: no deadlock
         cursor.executemany(_BALANCE_SQL, [(d, c, 0, 0, pk, c, d, 0, d, c, 0) for pk in order
                                           for d, c in (changes[pk],)])

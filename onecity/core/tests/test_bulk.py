@@ -1,17 +1,17 @@
 """core.bulk: update_rows (one statement for many rows — an executemany on SQLite, a joined
 UPDATE on PostgreSQL —, values prepared by their fields, optional conditions on observed values,
 and the number of rows it really changed) and insert_row (one new row stored as save() would,
-in one statement)."""
+in one statement), and copy_in (PostgreSQL's COPY through Django's cursor)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from onecity.core.bulk import insert_row, update_rows
+from onecity.core.bulk import copy_in, insert_row, update_rows
 from onecity.core.models import AuditEvent, CalendarDay, CalendarDayKind
 
 pytestmark = pytest.mark.django_db
@@ -79,4 +79,25 @@ def test_values_of_every_type_and_nulls_land_as_their_columns_types(django_user_
 def test_one_row_per_primary_key(days):
     with pytest.raises(ValueError, match="one row per primary key"):
         update_rows(CalendarDay, ["name"], [(days[0].pk, "a"), (days[0].pk, "b")])
+    assert stored() == [(H, "day 1"), (H, "day 2"), (H, "day 3")]
+
+
+COPY_DAYS = "COPY core_calendarday (date, kind, name, name_en) FROM STDIN"
+needs_postgresql = pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY is PostgreSQL's")
+
+
+@needs_postgresql
+def test_copy_in_stores_the_rows_in_one_logged_statement(days):
+    with CaptureQueriesContext(connection) as queries, connection.cursor() as cursor:
+        copy_in(cursor, COPY_DAYS, [(dt.date(2031, 1, 4), W, "补班", "Make-up workday"),
+                                    (dt.date(2031, 1, 5), H, "春节\t除夕", "")])
+    assert [q["sql"] for q in queries.captured_queries] == [COPY_DAYS]
+    assert list(CalendarDay.objects.filter(date__gte="2031-01-04").values_list("date", "kind", "name", "name_en")) == [
+        (dt.date(2031, 1, 4), W, "补班", "Make-up workday"), (dt.date(2031, 1, 5), H, "春节\t除夕", "")]
+
+
+@needs_postgresql
+def test_copy_in_raises_djangos_integrity_error_and_stores_nothing(days):
+    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+        copy_in(cursor, COPY_DAYS, [(dt.date(2031, 1, 4), W, "补班", ""), (dt.date(2031, 1, 1), W, "taken", "")])
     assert stored() == [(H, "day 1"), (H, "day 2"), (H, "day 3")]
