@@ -64,17 +64,21 @@ _INSERT_ONE_SQL = (
     "batch_id, memo, metadata, actor, created_at, expires_at) "
     "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 )
-_BULK_COLUMNS = ("transfer_id, kind, debit_account_id, credit_account_id, amount, currency, code, batch_id, memo, "
-                 "metadata, actor, created_at")
 #: the bulk path on SQLite: one INSERT for up to _INSERT_ROWS transfers
-_INSERT_SQL = f"INSERT INTO ledger_transfer ({_BULK_COLUMNS}) VALUES "
+_INSERT_SQL = (
+    "INSERT INTO ledger_transfer (transfer_id, kind, debit_account_id, credit_account_id, amount, currency, code, "
+    "batch_id, memo, metadata, actor, created_at) VALUES "
+)
 _INSERT_ROW = "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 #: the bulk path on PostgreSQL: COPY, which fires the same triggers and checks the same constraints
 #: as INSERT. psycopg binds on the client: an executemany would have PostgreSQL parse and plan the
 #: INSERT once per transfer, and a multi-row INSERT spends half the batch's time in psycopg
 #: scanning its 12,000 placeholders.
-_COPY_SQL = f"COPY ledger_transfer ({_BULK_COLUMNS}) FROM STDIN"
-_INSERT_ROWS = 1000  # 12,000 parameters: within SQLite's 32,766 and PostgreSQL's 65,535
+_COPY_SQL = (
+    "COPY ledger_transfer (transfer_id, kind, debit_account_id, credit_account_id, amount, currency, code, "
+    "batch_id, memo, metadata, actor, created_at) FROM STDIN"
+)
+_INSERT_ROWS = 1000  # 12,000 parameters: within SQLite's 32,766
 
 
 # --- helpers -------------------------------------------------------------------------------------
