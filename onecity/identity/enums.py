@@ -29,6 +29,7 @@ class Role(models.TextChoices):
     SUPERVISOR = "supervisor", _("Supervisor")
     APPLICATION_REVIEWER = "application_reviewer", _("Application reviewer")
     PAYEE_CASHIER = "payee_cashier", _("Payee cashier")
+    FINANCE = "finance", _("Platform finance")
     AUDITOR = "auditor", _("Auditor")
     ADMINISTRATOR = "administrator", _("Administrator")
 

@@ -6,6 +6,9 @@ exist" look the same).
 - payee cashiers (role `payee_cashier` in an organization of kind `payee`): their unit's bills
   and attempts;
 - the system (actor None): everything.
+
+The platform's finance work — reconciliation, settlements, refunds stuck at a channel — is done
+by `FINANCE_ROLES` (`is_platform_finance`); auditors read it.
 """
 
 from __future__ import annotations
@@ -17,6 +20,16 @@ from onecity.core.errors import NotFound, PermissionDenied
 from onecity.identity.access import has_role, is_citizen
 from onecity.identity.enums import OrganizationKind, Role
 from onecity.payments.models import Bill, PaymentAttempt
+
+#: the platform's finance staff, and administrators (who keep every tool in a small deployment)
+FINANCE_ROLES = (Role.FINANCE, Role.ADMINISTRATOR)
+#: who reads the platform's finance pages
+FINANCE_READER_ROLES = (*FINANCE_ROLES, Role.AUDITOR)
+
+
+def is_platform_finance(actor) -> bool:
+    """The system (None) or a member of the platform's finance staff."""
+    return actor is None or has_role(actor, *FINANCE_ROLES)
 
 
 def cashier_payee_id(actor) -> int | None:

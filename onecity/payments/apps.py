@@ -16,13 +16,13 @@ class PaymentsConfig(AppConfig):
         nav_register(area="staff", key="payments_console", label=_("Payee console"), url_name="payments:console",
                      icon="cash", order=50, roles=("payee_cashier",))
         nav_register(area="staff", key="payments_settlements", label=_("Settlements"), url_name="payments:settlements",
-                     icon="building-bank", order=51, roles=("payee_cashier", "administrator", "auditor"))
+                     icon="building-bank", order=51, roles=("payee_cashier", "finance", "administrator", "auditor"))
         nav_register(area="staff", key="payments_reconciliation", label=_("Reconciliation"),
                      url_name="payments:clearing_reconciliation", icon="scale", order=52,
-                     roles=("administrator", "auditor"))
+                     roles=("finance", "administrator", "auditor"))
         nav_register(area="staff", key="payments_refunds_processing", label=_("Refunds in progress"),
                      url_name="payments:clearing_refunds", icon="receipt-refund", order=53,
-                     roles=("administrator", "auditor"))
+                     roles=("finance", "administrator", "auditor"))
 
     def warm_up(self):
         """Web workers only (onecity.core.callbacks.warm_up): load each configured channel's

@@ -20,8 +20,7 @@ from django.utils.translation import gettext as _
 
 from onecity.core.errors import NotFound
 from onecity.identity.access import has_role
-from onecity.identity.enums import Role
-from onecity.payments.access import cashier_payee_id
+from onecity.payments.access import FINANCE_READER_ROLES, cashier_payee_id
 from onecity.payments.channels.base import CHINA, StatementKind
 from onecity.payments.enums import AttemptState, Channel, RefundState
 from onecity.payments.models import PaymentAttempt, ReconciliationBreak, ReconciliationRun, Refund, Settlement
@@ -85,7 +84,7 @@ def breaks_of_run(*, run_id: str, kind: str = "", state: str = ""):
     run = ReconciliationRun.objects.filter(public_id=str(run_id or "")).first()
     if run is None:
         raise NotFound()
-    breaks = run.breaks.select_related("resolved_by").order_by("id")
+    breaks = run.breaks.select_related("resolved_by", "proposed_by").order_by("id")
     if kind:
         breaks = breaks.filter(kind=kind)
     if state:
@@ -94,7 +93,8 @@ def breaks_of_run(*, run_id: str, kind: str = "", state: str = ""):
 
 
 def break_get(*, break_id: str) -> ReconciliationBreak:
-    found = ReconciliationBreak.objects.select_related("run").filter(public_id=str(break_id or "")).first()
+    found = (ReconciliationBreak.objects.select_related("run", "resolved_by", "proposed_by")
+             .filter(public_id=str(break_id or "")).first())
     if found is None:
         raise NotFound()
     return found
@@ -108,11 +108,11 @@ def refunds_processing() -> QuerySet[Refund]:
 
 
 def settlements_visible_to(actor) -> QuerySet[Settlement]:
-    """Administrators and auditors: every settlement; a payee cashier: their unit's; anyone
+    """The platform's finance staff and auditors: every settlement; a payee cashier: their unit's; anyone
     else: none."""
     rows = Settlement.objects.select_related("payee").defer("statement_csv", "statement_xlsx").order_by(
         "-day", "payee_id")
-    if actor is None or has_role(actor, Role.ADMINISTRATOR, Role.AUDITOR):
+    if actor is None or has_role(actor, *FINANCE_READER_ROLES):
         return rows
     payee_id = cashier_payee_id(actor)
     return rows.filter(payee_id=payee_id) if payee_id is not None else rows.none()

@@ -325,7 +325,7 @@ def test_own_account_keeps_administrator_role(client, admin):
     client.force_login(admin)
     url = f"/staff/accounts/{admin.public_id}/"
     html = client.get(url).content.decode()
-    assert 'value="administrator" id="id_roles_7" checked disabled' in html
+    assert 'value="administrator" id="id_roles_8" checked disabled' in html
     assert "不能停用自己的账号。" in html
     before = snapshot()
     response = client.post(url + "roles/", {"roles": [Role.AUDITOR]}, **HTMX)

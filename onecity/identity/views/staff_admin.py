@@ -56,6 +56,8 @@ ROLE_HINTS = {
     Role.SUPERVISOR: gettext_lazy("Oversees deadlines and quality; looks up residents."),
     Role.APPLICATION_REVIEWER: gettext_lazy("Reviews online applications; looks up residents."),
     Role.PAYEE_CASHIER: gettext_lazy("Bills and payments of a school, hospital or other payee unit."),
+    Role.FINANCE: gettext_lazy("福码 reconciliation, settlements and refunds stuck at a channel; approves a "
+                               "colleague's ledger adjustment."),
     Role.AUDITOR: gettext_lazy("Reads the audit log."),
     Role.ADMINISTRATOR: gettext_lazy("Staff accounts, organizations and partner apps; sees every tool."),
 }

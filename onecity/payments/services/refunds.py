@@ -50,13 +50,11 @@ from django.utils.translation import gettext as _
 from onecity.core.audit import audit_record
 from onecity.core.errors import ApplicationError, NotFound, PermissionDenied
 from onecity.core.money import fen_text
-from onecity.identity.access import has_role
-from onecity.identity.enums import Role
 from onecity.ledger.services import transfer_reverse
 from onecity.notifications.enums import Channel as MessageChannel
 from onecity.notifications.services import message_enqueue
 from onecity.payments import workflow
-from onecity.payments.access import cashier_payee_id, require_cashier
+from onecity.payments.access import cashier_payee_id, is_platform_finance, require_cashier
 from onecity.payments.channels.refunds import RefundAnswer, RefundQuery, RefundRequest
 from onecity.payments.enums import AttemptState, BillAction, BillState, Channel, RefundState
 from onecity.payments.gateways import channel_client
@@ -326,14 +324,14 @@ def refund_resolvable_since() -> dt.datetime:
 
 
 def refund_resolve(*, actor, refund_id: str, refunded: bool, note: str) -> Refund:
-    """An administrator settles by hand a refund its channel left processing (Alipay's query, for
+    """The platform's finance staff settle by hand a refund its channel left processing (Alipay's query, for
     one, never answers "failed"), after confirming the result with the channel itself (its
     merchant portal, its service line): refunded — the effects of a success (attempt and bill,
     ledger reversal, the payer's message) — or not refunded — failed, the held amount free again.
     Only after `refund_resolve_hours()` in processing; `note` (who confirmed what, the channel's
     reference) is required and kept in the audit row. A refund no longer processing changes
     nothing (409)."""
-    if not has_role(actor, Role.ADMINISTRATOR):
+    if actor is None or not is_platform_finance(actor):
         raise PermissionDenied()
     note = (note or "").strip()
     _note_checked(note, missing=_("Say how the channel confirmed the result (who, when, its reference)."))

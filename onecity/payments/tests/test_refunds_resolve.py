@@ -27,9 +27,10 @@ from onecity.payments.tests.test_refunds_processing import second as second  # n
 NOTE = "支付宝商户平台查询：退款成功，客服工单 20261124-0031（张敏确认）"
 
 
-@pytest.fixture
-def admin(city):
-    return make_staff(Role.ADMINISTRATOR, username="finance-admin", org=city.school)
+@pytest.fixture(params=[Role.FINANCE, Role.ADMINISTRATOR])
+def admin(city, request):
+    """Who settles a stuck refund: the platform's finance staff, and administrators."""
+    return make_staff(request.param, username="finance-admin", org=city.school)
 
 
 @pytest.fixture
@@ -110,7 +111,7 @@ def test_the_page_lists_waiting_refunds_and_an_administrator_settles_one(client,
     client.force_login(auditor)
     page = client.get(url).content.decode()
     assert refund.public_id not in page  # no form for an auditor
-    assert "¥500.00" in page and "An administrator settles it." in page
+    assert "¥500.00" in page and "The platform's finance staff settle it." in page
     assert client.post(reverse("payments:clearing_refund_resolve", args=[refund.public_id]),
                        {"outcome": "refunded", "note": NOTE}).status_code == 403
     client.force_login(second)
