@@ -3,7 +3,8 @@ statement of each channel reconciled, made by that channel's sandbox from the pa
 with a few breaks of the kinds that happen:
 
 - Alipay: one payment's row is missing (the channel moved it to the next day's file);
-- WeChat Pay: one fee is a fen higher than the 0.6 % we expect (rounding at the channel);
+- WeChat Pay: one fee is a fen higher than the 0.6 % we expect (rounding at the channel); the
+  demo account finance2 has proposed the adjustment, which awaits finance's approval;
 - UnionPay: a payment on the statement that we never heard of (its notification was lost);
 - the city wallet: clean.
 
@@ -14,19 +15,22 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from onecity.payments.channels import alipay, unionpay, wallet, wechat
 from onecity.payments.channels.base import CHINA, StatementKind, StatementRow
 from onecity.payments.clearing import fee_fen, succeeded_attempts_of_day
-from onecity.payments.enums import Channel
+from onecity.payments.enums import BreakKind, Channel
 from onecity.payments.models import ReconciliationRun, Settlement
-from onecity.payments.services.reconciliation_runs import reconciliation_import
+from onecity.payments.services.reconciliation_runs import break_adjustment_propose, reconciliation_import
 from onecity.payments.services.settlement import settlement_run
 
+User = get_user_model()
 SANDBOXES = {Channel.ALIPAY: alipay.AlipaySandbox, Channel.WECHAT: wechat.WechatSandbox,
              Channel.UNIONPAY: unionpay.UnionpaySandbox, Channel.CITY_WALLET: wallet.WalletSandbox}
 SETTLE_DAYS = 30
+FEE_PROPOSER = "finance2"  # a demo staff account (onecity.demo.seeding.STAFF_ACCOUNTS)
 
 
 def _statement_rows(channel: str, day: dt.date) -> list[StatementRow]:
@@ -62,7 +66,13 @@ def clearing_demo_seed() -> tuple[int, int]:
         if ReconciliationRun.objects.filter(channel=channel, day=yesterday).exists():
             continue
         content = sandbox().statement(_statement_rows(channel, yesterday), yesterday)
-        reconciliation_import(actor=None, channel=channel, day=yesterday,
-                              filename=f"{channel}-{yesterday:%Y%m%d}.statement", content=content)
+        run = reconciliation_import(actor=None, channel=channel, day=yesterday,
+                                    filename=f"{channel}-{yesterday:%Y%m%d}.statement", content=content)
         runs += 1
+        proposer = User.objects.filter(username=FEE_PROPOSER).first()
+        fee_break = run.breaks.filter(kind=BreakKind.FEE_MISMATCH).first()
+        if proposer is not None and fee_break is not None:
+            difference = fee_break.statement_fee_fen - fee_break.ours_fee_fen
+            break_adjustment_propose(actor=proposer, break_id=fee_break.public_id, amount_fen=-difference,
+                                     note="微信手续费四舍五入差异，已与微信支付商户平台核对，计入暂挂")
     return settled, runs

@@ -131,6 +131,7 @@ class BreakKind(models.TextChoices):
 class BreakState(models.TextChoices):
     OPEN = "open", pgettext_lazy("reconciliation break", "Open")
     INVESTIGATING = "investigating", _("Under investigation")
+    PENDING_APPROVAL = "pending_approval", _("Adjustment awaiting approval")
     RESOLVED = "resolved", _("Resolved")
 
 

@@ -450,8 +450,10 @@ class ReconciliationRun(models.Model):
 
 
 class ReconciliationBreak(models.Model):
-    """One break of a run, worked to resolution: open → investigating → resolved (adjusted with
-    the ledger transfer `recon:<public id>`, accepted, or matched later)."""
+    """One break of a run, worked to resolution: open → investigating → resolved (accepted, or
+    matched later), or → pending_approval (an adjustment proposed) → resolved (adjusted with the
+    ledger transfer `recon:<public id>`, approved by someone other than the proposer) or back to
+    investigating (rejected or withdrawn)."""
 
     public_id = models.CharField(max_length=26, unique=True, default=new_public_id, editable=False)
     run = models.ForeignKey(ReconciliationRun, on_delete=models.PROTECT, related_name="breaks")
@@ -477,6 +479,8 @@ class ReconciliationBreak(models.Model):
     note = models.CharField(_("note"), max_length=500, blank=True)
     adjustment_fen = models.BigIntegerField(null=True, blank=True)
     transfer_id = models.CharField(max_length=64, blank=True)
+    proposed_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    proposed_at = models.DateTimeField(null=True, blank=True)
     resolved_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     resolved_at = models.DateTimeField(null=True, blank=True)
 
@@ -492,9 +496,16 @@ class ReconciliationBreak(models.Model):
                                                                           & Q(adjustment_fen__isnull=False)
                                                                           & ~Q(adjustment_fen=0)),
                                    name="pay_recon_break_adjusted_has_transfer"),
-            models.CheckConstraint(condition=Q(resolution="adjusted") | (Q(transfer_id="")
-                                                                         & Q(adjustment_fen__isnull=True)),
-                                   name="pay_recon_break_transfer_only_when_adjusted"),
+            models.CheckConstraint(condition=Q(resolution="adjusted") | Q(transfer_id="") & (
+                Q(adjustment_fen__isnull=True) | Q(state="pending_approval")),
+                name="pay_recon_break_transfer_only_when_adjusted"),
+            models.CheckConstraint(condition=~Q(state="pending_approval") | (
+                Q(adjustment_fen__isnull=False) & ~Q(adjustment_fen=0) & Q(proposed_by__isnull=False)
+                & Q(proposed_at__isnull=False)), name="pay_recon_break_proposal_complete"),
+            # four eyes: an adjustment is approved by someone other than its proposer (breaks
+            # adjusted before proposals existed have no proposer)
+            models.CheckConstraint(condition=~Q(resolution="adjusted") | Q(proposed_by__isnull=True)
+                                   | ~Q(proposed_by=F("resolved_by")), name="pay_recon_break_four_eyes"),
         ]
 
     def __str__(self) -> str:

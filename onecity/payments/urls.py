@@ -39,6 +39,7 @@ urlpatterns = [
     path("clearing/reconciliation/", clearing.reconciliation, name="clearing_reconciliation"),
     path("clearing/reconciliation/<str:run_id>/", clearing.run_detail, name="clearing_run"),
     path("clearing/breaks/<str:break_id>/", clearing.break_work, name="clearing_break"),
+    path("clearing/breaks/<str:break_id>/decision/", clearing.break_decision, name="clearing_break_decision"),
     path("clearing/refunds/", clearing.refunds_stuck, name="clearing_refunds"),
     path("clearing/refunds/<str:refund_id>/resolve/", clearing.refund_resolve_view, name="clearing_refund_resolve"),
     path("clearing/settlements/", clearing.settlements, name="settlements"),

@@ -130,11 +130,11 @@ def test_seed_loads_the_demo_city_of_fuzhou(django_capture_on_commit_callbacks):
     for identity in RealNameIdentity.objects.select_related("user"):
         assert get_registry().match(legal_name=identity.legal_name, id_number=identity.id_number).matched
 
-    # one staff account per role (two payee cashiers at one school: refunds need a second person),
-    # each in a real organization (plus a handler account in each hotline unit: test_hotline_seed.py)
+    # one staff account per role (two payee cashiers at one school and two finance officers: refunds
+    # and adjustments need a second person), each in a real organization (plus a handler account in each hotline unit: test_hotline_seed.py)
     staff = User.objects.filter(kind=UserKind.STAFF).exclude(username__startswith="handler-")
     assert sorted(StaffRole.objects.filter(user__in=staff).values_list("role", flat=True)) == sorted(
-        [*Role.values, Role.PAYEE_CASHIER])
+        [*Role.values, Role.PAYEE_CASHIER, Role.FINANCE])
     assert {u.username for u in staff} == {a.username for a in seeding.STAFF_ACCOUNTS}
     for account in seeding.STAFF_ACCOUNTS:
         member = staff.get(username=account.username)

@@ -5,11 +5,14 @@
                             (reconciliation.reconcile, decision 0016) and store the run and its
                             breaks in one transaction; idempotent by (channel, day, file SHA-256)
     break_investigate       open → investigating, with a note
-    break_resolve           → resolved: adjusted (posts the ledger transfer `recon:<break id>`
-                            between the channel's clearing account and suspense), accepted, or
-                            matched later
+    break_resolve           open | investigating → resolved: accepted, or matched later
+    break_adjustment_propose
+                            open | investigating → pending_approval, with the amount to adjust
+    break_adjustment_decide pending_approval → resolved as adjusted (a second person approves:
+                            posts the ledger transfer `recon:<break id>` between the channel's
+                            clearing account and suspense) | investigating (rejected, withdrawn)
 
-Who may: administrators (the platform's finance work); auditors read (views). A file that does
+Who may: the platform's finance staff (`payments.access.FINANCE_ROLES`); auditors read (views). A file that does
 not parse is refused with the channel parser's sentence and nothing is stored.
 """
 
@@ -27,9 +30,9 @@ from django.utils.translation import gettext as _
 from onecity.core.audit import audit_record
 from onecity.core.errors import ApplicationError, NotFound, PermissionDenied
 from onecity.identity.access import has_role
-from onecity.identity.enums import Role
 from onecity.ledger.enums import AccountKind
 from onecity.ledger.services import account_open, transfer_post
+from onecity.payments.access import FINANCE_READER_ROLES, is_platform_finance
 from onecity.payments.channels import ChannelError, alipay, unionpay, wallet, wechat
 from onecity.payments.clearing import reconciliation_ours
 from onecity.payments.enums import BreakResolution, BreakState, Channel, RunState
@@ -50,11 +53,11 @@ NOTE_MAX = 500
 
 
 def can_reconcile(actor) -> bool:
-    return actor is None or has_role(actor, Role.ADMINISTRATOR)
+    return is_platform_finance(actor)
 
 
 def can_read_reconciliation(actor) -> bool:
-    return actor is None or has_role(actor, Role.ADMINISTRATOR, Role.AUDITOR)
+    return actor is None or has_role(actor, *FINANCE_READER_ROLES)
 
 
 def _require_reconciler(actor) -> None:
@@ -172,8 +175,7 @@ def break_investigate(*, actor, break_id: str, note: str) -> ReconciliationBreak
     _require_reconciler(actor)
     brk = _break_for_update(break_id)
     note = _clean_note(note)
-    if brk.state == BreakState.RESOLVED:
-        raise ApplicationError(_("This break is already resolved."), code="break_resolved", status=409)
+    _unresolved(brk)
     brk.state, brk.note = BreakState.INVESTIGATING, note
     brk.save(update_fields=["state", "note"])
     audit_record(actor=actor, action="payments.break_investigating", object_type="reconciliation_break",
@@ -181,44 +183,97 @@ def break_investigate(*, actor, break_id: str, note: str) -> ReconciliationBreak
     return brk
 
 
+def _unresolved(brk: ReconciliationBreak) -> None:
+    if brk.state == BreakState.RESOLVED:
+        raise ApplicationError(_("This break is already resolved."), code="break_resolved", status=409)
+    if brk.state == BreakState.PENDING_APPROVAL:
+        raise ApplicationError(_("An adjustment of this break awaits approval: approve or reject it first."),
+                               code="break_pending_approval", status=409)
+
+
 @transaction.atomic
-def break_resolve(*, actor, break_id: str, resolution: str, note: str,
-                  adjust_amount_fen: int | None = None) -> ReconciliationBreak:
-    """Close a break. `adjusted` needs a non-zero `adjust_amount_fen` and posts it as the ledger
-    transfer `recon:<break id>`: positive — the channel owes us more (debit its clearing
-    account, credit suspense); negative — the other way. Other resolutions post nothing."""
+def break_resolve(*, actor, break_id: str, resolution: str, note: str) -> ReconciliationBreak:
+    """Close an open or investigated break as accepted or matched later; nothing is posted. An
+    adjustment is proposed instead (`break_adjustment_propose`) and posted when a second person
+    approves it."""
     _require_reconciler(actor)
     brk = _break_for_update(break_id)
     note = _clean_note(note)
-    if resolution not in BreakResolution.values:
+    if resolution == BreakResolution.ADJUSTED or resolution not in BreakResolution.values:
         raise ApplicationError(_("Choose how the break was resolved."), code="resolution_invalid",
                                field="resolution")
-    if brk.state == BreakState.RESOLVED:
-        raise ApplicationError(_("This break is already resolved."), code="break_resolved", status=409)
-    if resolution == BreakResolution.ADJUSTED:
-        if not isinstance(adjust_amount_fen, int) or isinstance(adjust_amount_fen, bool) or not adjust_amount_fen:
-            raise ApplicationError(_("An adjustment needs an amount other than zero."), code="adjustment_invalid",
-                                   field="adjust_amount_fen")
-        if abs(adjust_amount_fen) > 10**12:
-            raise ApplicationError(_("The adjustment is larger than any payment."), code="adjustment_invalid",
-                                   field="adjust_amount_fen")
-        clearing = account_open(kind=AccountKind.CHANNEL_CLEARING, owner=f"channel:{brk.run.channel}").public_id
-        suspense = account_open(kind=AccountKind.SUSPENSE, owner="platform").public_id
-        debit, credit = (clearing, suspense) if adjust_amount_fen > 0 else (suspense, clearing)
-        brk.transfer_id = f"recon:{brk.public_id}"
-        brk.adjustment_fen = adjust_amount_fen
-        transfer_post(transfer_id=brk.transfer_id, debit=debit, credit=credit, amount=abs(adjust_amount_fen),
-                      code="recon_adjust", memo=f"{brk.run.channel} {brk.run.day} {brk.kind} {brk.key}"[:200],
-                      actor=actor)
-    elif adjust_amount_fen:
-        raise ApplicationError(_("Only an adjustment carries an amount."), code="adjustment_invalid",
-                               field="adjust_amount_fen")
+    _unresolved(brk)
     brk.state, brk.resolution, brk.note = BreakState.RESOLVED, resolution, note
     brk.resolved_by, brk.resolved_at = actor, timezone.now()
-    brk.save(update_fields=["state", "resolution", "note", "transfer_id", "adjustment_fen", "resolved_by",
-                            "resolved_at"])
+    brk.save(update_fields=["state", "resolution", "note", "resolved_by", "resolved_at"])
+    audit_record(actor=actor, action="payments.break_resolved", object_type="reconciliation_break",
+                 object_id=brk.public_id, detail={"resolution": resolution, "note": note})
+    return brk
+
+
+@transaction.atomic
+def break_adjustment_propose(*, actor, break_id: str, amount_fen: int, note: str) -> ReconciliationBreak:
+    """Propose to settle an open or investigated break with a ledger adjustment of
+    `amount_fen` (not zero): positive — the channel owes us more; negative — the other way.
+    Nothing is posted until someone else approves it (`break_adjustment_decide`)."""
+    _require_reconciler(actor)
+    brk = _break_for_update(break_id)
+    note = _clean_note(note)
+    if not isinstance(amount_fen, int) or isinstance(amount_fen, bool) or not amount_fen:
+        raise ApplicationError(_("An adjustment needs an amount other than zero."), code="adjustment_invalid",
+                               field="adjust_amount_fen")
+    if abs(amount_fen) > 10**12:
+        raise ApplicationError(_("The adjustment is larger than any payment."), code="adjustment_invalid",
+                               field="adjust_amount_fen")
+    _unresolved(brk)
+    brk.state, brk.adjustment_fen, brk.note = BreakState.PENDING_APPROVAL, amount_fen, note
+    brk.proposed_by, brk.proposed_at = actor, timezone.now()
+    brk.save(update_fields=["state", "adjustment_fen", "note", "proposed_by", "proposed_at"])
+    audit_record(actor=actor, action="payments.break_adjustment_proposed", object_type="reconciliation_break",
+                 object_id=brk.public_id, detail={"adjustment_fen": amount_fen, "note": note})
+    return brk
+
+
+@transaction.atomic
+def break_adjustment_decide(*, actor, break_id: str, approve: bool, note: str) -> ReconciliationBreak:
+    """Approve a proposed adjustment — it is posted as the ledger transfer `recon:<break id>`
+    between the channel's clearing account and suspense, and the break is resolved as adjusted —
+    or reject it: the break goes back to investigation with `note` as the reason (required) and
+    nothing is posted. Only someone other than the proposer approves (four eyes), with an
+    optional note added to the proposal's; the proposer may withdraw their own proposal by
+    rejecting it."""
+    _require_reconciler(actor)
+    brk = _break_for_update(break_id)
+    note = _clean_note(note) if not approve or str(note or "").strip() else ""
+    if brk.state != BreakState.PENDING_APPROVAL:
+        if brk.state == BreakState.RESOLVED:
+            raise ApplicationError(_("This break is already resolved."), code="break_resolved", status=409)
+        raise ApplicationError(_("No adjustment of this break awaits approval."), code="no_proposal", status=409)
+    proposal = {"adjustment_fen": brk.adjustment_fen, "proposed_by": brk.proposed_by.public_id,
+                "proposal_note": brk.note}
+    if not approve:
+        brk.state, brk.adjustment_fen, brk.note = BreakState.INVESTIGATING, None, note
+        brk.proposed_by = brk.proposed_at = None
+        brk.save(update_fields=["state", "adjustment_fen", "note", "proposed_by", "proposed_at"])
+        audit_record(actor=actor, action="payments.break_adjustment_rejected", object_type="reconciliation_break",
+                     object_id=brk.public_id, detail={**proposal, "note": note})
+        return brk
+    if brk.proposed_by_id == actor.pk:
+        raise ApplicationError(_("Someone other than the person who proposed an adjustment approves it."),
+                               code="four_eyes", status=403)
+    amount = brk.adjustment_fen
+    clearing = account_open(kind=AccountKind.CHANNEL_CLEARING, owner=f"channel:{brk.run.channel}").public_id
+    suspense = account_open(kind=AccountKind.SUSPENSE, owner="platform").public_id
+    debit, credit = (clearing, suspense) if amount > 0 else (suspense, clearing)
+    brk.transfer_id = f"recon:{brk.public_id}"
+    transfer_post(transfer_id=brk.transfer_id, debit=debit, credit=credit, amount=abs(amount), code="recon_adjust",
+                  memo=f"{brk.run.channel} {brk.run.day} {brk.kind} {brk.key}"[:200], actor=actor)
+    brk.state, brk.resolution = BreakState.RESOLVED, BreakResolution.ADJUSTED
+    brk.note = f"{brk.note} · {note}"[:NOTE_MAX] if note else brk.note
+    brk.resolved_by, brk.resolved_at = actor, timezone.now()
+    brk.save(update_fields=["state", "resolution", "note", "transfer_id", "resolved_by", "resolved_at"])
     audit_record(actor=actor, action="payments.break_resolved", object_type="reconciliation_break",
                  object_id=brk.public_id,
-                 detail={"resolution": resolution, "note": note, "adjustment_fen": brk.adjustment_fen,
+                 detail={**proposal, "resolution": BreakResolution.ADJUSTED, "note": note,
                          "transfer_id": brk.transfer_id})
     return brk

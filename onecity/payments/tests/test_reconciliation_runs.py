@@ -9,8 +9,10 @@ import json
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import IntegrityError, transaction
 
 from onecity.core.errors import ApplicationError, NotFound, PermissionDenied
+from onecity.core.models import AuditEvent
 from onecity.identity.enums import Role
 from onecity.identity.tests.accounts_support import make_staff
 from onecity.ledger.models import Transfer
@@ -20,6 +22,8 @@ from onecity.payments.channels.base import StatementKind, StatementRow
 from onecity.payments.models import ReconciliationBreak, ReconciliationRun
 from onecity.payments.services.attempts import attempt_create, attempt_mark_succeeded, attempt_submit
 from onecity.payments.services.reconciliation_runs import (
+    break_adjustment_decide,
+    break_adjustment_propose,
     break_investigate,
     break_resolve,
     reconciliation_import,
@@ -134,45 +138,129 @@ def _one_break_run(city, clock, admin):
     return run.breaks.get()
 
 
-def test_resolving_with_an_adjustment_posts_exactly_one_transfer_and_the_ledger_balances(city, clock, admin):
+@pytest.fixture
+def finance(city):
+    """A second member of the platform's finance staff (role finance, not administrator)."""
+    return make_staff(Role.FINANCE, username="finance2", org=city.school)
+
+
+def test_an_adjustment_is_proposed_then_approved_by_a_colleague_and_posts_exactly_one_transfer(
+        city, clock, admin, finance):
     brk = _one_break_run(city, clock, admin)
     assert brk.kind == "amount_mismatch"
     before = Transfer.objects.count()
     brk = break_investigate(actor=admin, break_id=brk.public_id, note="微信少结算1元，已联系渠道")
     assert (brk.state, brk.note) == ("investigating", "微信少结算1元，已联系渠道")
-    brk = break_resolve(actor=admin, break_id=brk.public_id, resolution="adjusted", note="渠道确认少付，计入暂挂",
-                        adjust_amount_fen=-100)
-    assert (brk.state, brk.resolution, brk.adjustment_fen, brk.transfer_id, brk.resolved_by_id) == (
-        "resolved", "adjusted", -100, f"recon:{brk.public_id}", admin.pk)
+    brk = break_adjustment_propose(actor=admin, break_id=brk.public_id, amount_fen=-100, note="渠道确认少付，计入暂挂")
+    assert (brk.state, brk.resolution, brk.adjustment_fen, brk.transfer_id, brk.proposed_by_id, brk.resolved_at) == (
+        "pending_approval", "", -100, "", admin.pk, None)
+    assert Transfer.objects.count() == before  # nothing posted until approved
+
+    with pytest.raises(ApplicationError) as exc:  # four eyes: not by its proposer
+        break_adjustment_decide(actor=admin, break_id=brk.public_id, approve=True, note="")
+    assert (exc.value.code, exc.value.status) == ("four_eyes", 403)
+    brk.refresh_from_db()
+    assert (brk.state, brk.transfer_id) == ("pending_approval", "")
+    assert Transfer.objects.count() == before
+
+    brk = break_adjustment_decide(actor=finance, break_id=brk.public_id, approve=True, note="已核对渠道回函")
+    assert (brk.state, brk.resolution, brk.adjustment_fen, brk.transfer_id, brk.proposed_by_id, brk.resolved_by_id,
+            brk.note) == ("resolved", "adjusted", -100, f"recon:{brk.public_id}", admin.pk, finance.pk,
+                          "渠道确认少付，计入暂挂 · 已核对渠道回函")
     assert Transfer.objects.count() == before + 1
     transfer = Transfer.objects.get(transfer_id=f"recon:{brk.public_id}")
     assert (transfer.amount, transfer.code) == (100, "recon_adjust")
     suspense = account_find(kind="suspense", owner="platform")
     assert account_balance(account_id=suspense.public_id) == 100
     assert ledger_trial_balance().balanced
+    assert list(AuditEvent.objects.filter(object_id=brk.public_id).order_by("id").values_list("action", flat=True)) == [
+        "payments.break_investigating", "payments.break_adjustment_proposed", "payments.break_resolved"]
 
-    with pytest.raises(ApplicationError) as exc:
-        break_resolve(actor=admin, break_id=brk.public_id, resolution="accepted", note="再次")
-    assert exc.value.code == "break_resolved"
+    for call in (lambda: break_resolve(actor=admin, break_id=brk.public_id, resolution="accepted", note="再次"),
+                 lambda: break_adjustment_decide(actor=finance, break_id=brk.public_id, approve=True, note=""),
+                 lambda: break_adjustment_propose(actor=finance, break_id=brk.public_id, amount_fen=5, note="再次")):
+        with pytest.raises(ApplicationError) as exc:
+            call()
+        assert exc.value.code == "break_resolved"
     assert Transfer.objects.count() == before + 1
 
 
-@pytest.mark.parametrize("kwargs, code", [
-    ({"resolution": "adjusted", "note": "x", "adjust_amount_fen": 0}, "adjustment_invalid"),
-    ({"resolution": "adjusted", "note": "x"}, "adjustment_invalid"),
-    ({"resolution": "accepted", "note": "x", "adjust_amount_fen": 5}, "adjustment_invalid"),
-    ({"resolution": "written_off", "note": "x"}, "resolution_invalid"),
-    ({"resolution": "accepted", "note": "   "}, "note_required"),
+def test_a_rejected_or_withdrawn_adjustment_posts_nothing_and_the_break_is_investigated_again(
+        city, clock, admin, finance):
+    brk = _one_break_run(city, clock, admin)
+    before = Transfer.objects.count()
+    brk = break_adjustment_propose(actor=admin, break_id=brk.public_id, amount_fen=100, note="渠道多收")
+    with pytest.raises(ApplicationError) as exc:  # a rejection says why
+        break_adjustment_decide(actor=finance, break_id=brk.public_id, approve=False, note="  ")
+    assert exc.value.code == "note_required"
+    with pytest.raises(ApplicationError) as exc:  # decided first
+        break_resolve(actor=finance, break_id=brk.public_id, resolution="accepted", note="接受")
+    assert exc.value.code == "break_pending_approval"
+    brk = break_adjustment_decide(actor=finance, break_id=brk.public_id, approve=False, note="金额应为-1元")
+    assert (brk.state, brk.adjustment_fen, brk.proposed_by_id, brk.note, brk.transfer_id) == (
+        "investigating", None, None, "金额应为-1元", "")
+    with pytest.raises(ApplicationError) as exc:
+        break_adjustment_decide(actor=finance, break_id=brk.public_id, approve=True, note="")
+    assert exc.value.code == "no_proposal"
+    brk = break_adjustment_propose(actor=finance, break_id=brk.public_id, amount_fen=-100, note="更正金额")
+    brk = break_adjustment_decide(actor=finance, break_id=brk.public_id, approve=False, note="撤回，等渠道回函")
+    assert (brk.state, brk.adjustment_fen) == ("investigating", None)
+    assert Transfer.objects.count() == before
+    assert list(AuditEvent.objects.filter(object_id=brk.public_id).order_by("id").values_list("action", flat=True)) == [
+        "payments.break_adjustment_proposed", "payments.break_adjustment_rejected",
+        "payments.break_adjustment_proposed", "payments.break_adjustment_rejected"]
+
+
+def test_the_database_refuses_an_adjustment_approved_by_its_proposer(city, clock, admin):
+    brk = _one_break_run(city, clock, admin)
+    brk = break_adjustment_propose(actor=admin, break_id=brk.public_id, amount_fen=100, note="渠道多收")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ReconciliationBreak.objects.filter(pk=brk.pk).update(
+            state="resolved", resolution="adjusted", transfer_id="recon:x", resolved_by=admin, resolved_at=clock.now)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ReconciliationBreak.objects.filter(pk=brk.pk).update(proposed_by=None)
+    brk.refresh_from_db()
+    assert (brk.state, brk.proposed_by_id, brk.transfer_id) == ("pending_approval", admin.pk, "")
+
+
+@pytest.mark.parametrize("call, code", [
+    (lambda b, a: break_adjustment_propose(actor=a, break_id=b, amount_fen=0, note="x"), "adjustment_invalid"),
+    (lambda b, a: break_adjustment_propose(actor=a, break_id=b, amount_fen=None, note="x"), "adjustment_invalid"),
+    (lambda b, a: break_adjustment_propose(actor=a, break_id=b, amount_fen=True, note="x"), "adjustment_invalid"),
+    (lambda b, a: break_adjustment_propose(actor=a, break_id=b, amount_fen=10**13, note="x"), "adjustment_invalid"),
+    (lambda b, a: break_adjustment_propose(actor=a, break_id=b, amount_fen=5, note=" "), "note_required"),
+    (lambda b, a: break_resolve(actor=a, break_id=b, resolution="adjusted", note="x"), "resolution_invalid"),
+    (lambda b, a: break_resolve(actor=a, break_id=b, resolution="written_off", note="x"), "resolution_invalid"),
+    (lambda b, a: break_resolve(actor=a, break_id=b, resolution="accepted", note="   "), "note_required"),
+    (lambda b, a: break_adjustment_decide(actor=a, break_id=b, approve=True, note=""), "no_proposal"),
 ])
-def test_bad_resolutions_change_nothing(city, clock, admin, kwargs, code):
+def test_bad_resolutions_change_nothing(city, clock, admin, call, code):
     brk = _one_break_run(city, clock, admin)
     before = Transfer.objects.count()
     with pytest.raises(ApplicationError) as exc:
-        break_resolve(actor=admin, break_id=brk.public_id, **kwargs)
+        call(brk.public_id, admin)
     assert exc.value.code == code
     brk.refresh_from_db()
-    assert (brk.state, brk.resolution, brk.note, brk.transfer_id) == ("open", "", "", "")
+    assert (brk.state, brk.resolution, brk.note, brk.transfer_id, brk.adjustment_fen, brk.proposed_by_id) == (
+        "open", "", "", "", None, None)
     assert Transfer.objects.count() == before
+
+
+def test_only_the_platforms_finance_staff_work_breaks(city, clock, admin):
+    brk = _one_break_run(city, clock, admin)
+    auditor = make_staff(Role.AUDITOR, username="auditor", org=city.school)
+    for actor in (auditor, city.cashier, city.resident):
+        for call in (lambda: break_investigate(actor=actor, break_id=brk.public_id, note="x"),
+                     lambda: break_adjustment_propose(actor=actor, break_id=brk.public_id, amount_fen=5, note="x"),
+                     lambda: break_resolve(actor=actor, break_id=brk.public_id, resolution="accepted", note="x")):
+            with pytest.raises(PermissionDenied):
+                call()
+    brk = break_adjustment_propose(actor=admin, break_id=brk.public_id, amount_fen=5, note="x")
+    for actor in (auditor, city.cashier):
+        with pytest.raises(PermissionDenied):
+            break_adjustment_decide(actor=actor, break_id=brk.public_id, approve=True, note="")
+    brk.refresh_from_db()
+    assert (brk.state, brk.transfer_id, brk.note) == ("pending_approval", "", "x")
 
 
 def test_accepting_posts_nothing_and_unknown_breaks_are_not_found(city, clock, admin):
@@ -207,7 +295,7 @@ def test_reconcile_command_prints_one_json_line(city, clock, tmp_path):
 
 # --- pages --------------------------------------------------------------------------------------
 
-def test_upload_runs_breaks_and_resolve_through_the_pages(client, city, clock, admin):
+def test_upload_runs_breaks_and_resolve_through_the_pages(client, city, clock, admin, finance):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     attempt = paid(city, clock, "alipay", 1, minute=1)
@@ -231,11 +319,27 @@ def test_upload_runs_breaks_and_resolve_through_the_pages(client, city, clock, a
     assert refused.status_code == 422
     brk.refresh_from_db()
     assert brk.state == "open"
-    swapped = client.post(f"/pay/clearing/breaks/{brk.public_id}/", {"resolution": "adjusted", "note": "手续费差1分",
-                                                                     "adjustment": "0.01"}, HTTP_HX_REQUEST="true")
-    assert swapped.status_code == 200 and f"recon:{brk.public_id}" in swapped.content.decode()
+    proposed = client.post(f"/pay/clearing/breaks/{brk.public_id}/", {"resolution": "adjusted", "note": "手续费差1分",
+                                                                      "adjustment": "0.01"}, HTTP_HX_REQUEST="true")
+    page = proposed.content.decode()
+    assert proposed.status_code == 200 and "等待同事复核" in page and 'value="approve"' not in page
     brk.refresh_from_db()
-    assert (brk.state, brk.adjustment_fen) == ("resolved", 1)
+    assert (brk.state, brk.adjustment_fen, brk.transfer_id) == ("pending_approval", 1, "")
+    own = client.post(f"/pay/clearing/breaks/{brk.public_id}/decision/", {"decision": "approve"},
+                      HTTP_HX_REQUEST="true")
+    assert own.status_code == 422 and "须由提出人以外的人复核批准" in own.content.decode()
+    brk.refresh_from_db()
+    assert (brk.state, brk.transfer_id) == ("pending_approval", "")
+
+    client.force_login(finance)
+    seen = client.get(f"/pay/clearing/reconciliation/{run.public_id}/?state=pending_approval").content.decode()
+    assert f"break-{brk.public_id}" in seen and 'value="approve"' in seen
+    approved = client.post(f"/pay/clearing/breaks/{brk.public_id}/decision/", {"decision": "approve", "note": ""},
+                           HTTP_HX_REQUEST="true")
+    assert approved.status_code == 200 and f"recon:{brk.public_id}" in approved.content.decode()
+    brk.refresh_from_db()
+    assert (brk.state, brk.resolution, brk.adjustment_fen, brk.resolved_by_id) == ("resolved", "adjusted", 1, finance.pk)
+    assert Transfer.objects.filter(transfer_id=f"recon:{brk.public_id}").count() == 1
 
     auditor = make_staff(Role.AUDITOR, username="auditor", org=city.school)
     client.force_login(auditor)

@@ -22,8 +22,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from onecity.core.errors import ApplicationError, NotFound, PermissionDenied
-from onecity.identity.access import forbidden, has_role, staff_required
+from onecity.identity.access import forbidden, staff_required
 from onecity.identity.enums import Role
+from onecity.payments.access import FINANCE_READER_ROLES, is_platform_finance
 from onecity.payments.clearing import (
     break_get,
     breaks_of_run,
@@ -35,6 +36,11 @@ from onecity.payments.clearing import (
 from onecity.payments.enums import BreakKind, BreakResolution, BreakState, Channel
 from onecity.payments.services.common import yuan_to_fen
 from onecity.payments.services.reconciliation_runs import (
+    NOTE_MAX as BREAK_NOTE_MAX,
+)
+from onecity.payments.services.reconciliation_runs import (
+    break_adjustment_decide,
+    break_adjustment_propose,
     break_investigate,
     break_resolve,
     can_reconcile,
@@ -47,8 +53,8 @@ from onecity.payments.services.refunds import (
     refund_resolve_hours,
 )
 
-reconciliation_readers = staff_required(Role.ADMINISTRATOR, Role.AUDITOR)
-settlement_readers = staff_required(Role.ADMINISTRATOR, Role.AUDITOR, Role.PAYEE_CASHIER)
+reconciliation_readers = staff_required(*FINANCE_READER_ROLES)
+settlement_readers = staff_required(*FINANCE_READER_ROLES, Role.PAYEE_CASHIER)
 
 
 class StatementUploadForm(forms.Form):
@@ -73,10 +79,17 @@ class BreakFilterForm(forms.Form):
 
 
 class BreakResolveForm(forms.Form):
-    resolution = forms.ChoiceField(label=gettext_lazy("How resolved"), required=False,
-                                   choices=[("", gettext_lazy("Investigating")), *BreakResolution.choices])
-    note = forms.CharField(label=gettext_lazy("Note"), max_length=500)
+    resolution = forms.ChoiceField(label=gettext_lazy("How resolved"), required=False, choices=[
+        ("", gettext_lazy("Investigating")),
+        *[(value, gettext_lazy("Propose an adjustment (a colleague approves)") if value == BreakResolution.ADJUSTED
+           else label) for value, label in BreakResolution.choices]])
+    note = forms.CharField(label=gettext_lazy("Note"), max_length=BREAK_NOTE_MAX)
     adjustment = forms.CharField(label=gettext_lazy("Adjustment (yuan, − for less)"), required=False, max_length=20)
+
+
+class BreakDecisionForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("approve", gettext_lazy("Approve")), ("reject", gettext_lazy("Reject"))])
+    note = forms.CharField(label=gettext_lazy("Note"), max_length=BREAK_NOTE_MAX, required=False)
 
 
 @reconciliation_readers
@@ -124,35 +137,17 @@ def run_detail(request, run_id: str):
                    "resolve_form": BreakResolveForm()})
 
 
-@reconciliation_readers
-@require_POST
-def break_work(request, break_id: str):
-    """Investigate (no resolution) or resolve a break; an htmx request gets the row back."""
-    form = BreakResolveForm(request.POST)
-    error = ""
-    brk = None
-    if form.is_valid():
-        d = form.cleaned_data
-        try:
-            if not d["resolution"]:
-                brk = break_investigate(actor=request.user, break_id=break_id, note=d["note"])
-            else:
-                amount = None
-                if d["adjustment"].strip():
-                    text = d["adjustment"].strip().replace("−", "-")
-                    negative = text.startswith("-")
-                    amount = yuan_to_fen(text.lstrip("-"))
-                    amount = -amount if negative else amount
-                brk = break_resolve(actor=request.user, break_id=break_id, resolution=d["resolution"],
-                                    note=d["note"], adjust_amount_fen=amount)
-        except PermissionDenied:
-            return forbidden(request)
-        except NotFound:
-            raise Http404 from None
-        except ApplicationError as exc:
-            error = exc.message
-    else:
-        error = _("Write a note saying what was found.")
+def _adjustment_fen(text: str) -> int | None:
+    """Yuan as typed ("-12.30", "−0.5", "") → fen, None when empty; ApplicationError otherwise."""
+    text = text.strip().replace("−", "-")
+    if not text:
+        return None
+    amount = yuan_to_fen(text.lstrip("-"))
+    return -amount if text.startswith("-") else amount
+
+
+def _break_row(request, break_id: str, brk, error: str):
+    """The break's row again (htmx), or back to its run with the error as a message."""
     if brk is None:
         try:
             brk = break_get(break_id=break_id)
@@ -165,6 +160,62 @@ def break_work(request, break_id: str):
     if error:
         messages.error(request, error)
     return redirect("payments:clearing_run", run_id=brk.run.public_id)
+
+
+@reconciliation_readers
+@require_POST
+def break_work(request, break_id: str):
+    """Investigate (no resolution), resolve, or propose an adjustment of a break; an htmx request
+    gets the row back."""
+    form = BreakResolveForm(request.POST)
+    error = ""
+    brk = None
+    if form.is_valid():
+        d = form.cleaned_data
+        try:
+            if not d["resolution"]:
+                brk = break_investigate(actor=request.user, break_id=break_id, note=d["note"])
+            elif d["resolution"] == BreakResolution.ADJUSTED:
+                brk = break_adjustment_propose(actor=request.user, break_id=break_id, note=d["note"],
+                                               amount_fen=_adjustment_fen(d["adjustment"]))
+            elif d["adjustment"].strip():
+                error = _("Only an adjustment carries an amount.")
+            else:
+                brk = break_resolve(actor=request.user, break_id=break_id, resolution=d["resolution"],
+                                    note=d["note"])
+        except PermissionDenied:
+            return forbidden(request)
+        except NotFound:
+            raise Http404 from None
+        except ApplicationError as exc:
+            error = exc.message
+    else:
+        error = _("Write a note saying what was found.")
+    return _break_row(request, break_id, brk, error)
+
+
+@reconciliation_readers
+@require_POST
+def break_decision(request, break_id: str):
+    """Approve or reject (withdraw, for its proposer) the adjustment proposed for a break."""
+    form = BreakDecisionForm(request.POST)
+    error = ""
+    brk = None
+    if form.is_valid():
+        try:
+            brk = break_adjustment_decide(actor=request.user, break_id=break_id,
+                                          approve=form.cleaned_data["decision"] == "approve",
+                                          note=form.cleaned_data["note"])
+        except PermissionDenied:
+            return forbidden(request)
+        except NotFound:
+            raise Http404 from None
+        except ApplicationError as exc:
+            error = exc.message
+    else:
+        error = _("Choose whether to approve the adjustment (a note is at most %(max)d characters).") % {
+            "max": BREAK_NOTE_MAX}
+    return _break_row(request, break_id, brk, error)
 
 
 @settlement_readers
@@ -199,7 +250,7 @@ def refunds_stuck(request):
     page = Paginator(refunds_processing(), 30).get_page(request.GET.get("page"))
     return render(request, "payments/clearing/refunds.html",
                   {"page": page, "due": refund_resolvable_since(), "hours": refund_resolve_hours(),
-                   "note_max": NOTE_MAX, "can_resolve": has_role(request.user, Role.ADMINISTRATOR)})
+                   "note_max": NOTE_MAX, "can_resolve": is_platform_finance(request.user)})
 
 
 @reconciliation_readers
