@@ -12,10 +12,12 @@ Business days are Beijing days: [00:00, next 00:00) Asia/Shanghai, the channels'
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import polars as pl
 from django.conf import settings
-from django.db.models import QuerySet, Sum
+from django.db.models import F, Max, QuerySet, Sum
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from onecity.core.errors import NotFound
@@ -23,7 +25,14 @@ from onecity.identity.access import has_role
 from onecity.payments.access import FINANCE_READER_ROLES, cashier_payee_id
 from onecity.payments.channels.base import CHINA, StatementKind
 from onecity.payments.enums import AttemptState, Channel, RefundState
-from onecity.payments.models import PaymentAttempt, ReconciliationBreak, ReconciliationRun, Refund, Settlement
+from onecity.payments.models import (
+    DeficitNotice,
+    PaymentAttempt,
+    ReconciliationBreak,
+    ReconciliationRun,
+    Refund,
+    Settlement,
+)
 from onecity.payments.reconciliation import OurEntry, ours_frame
 
 DEFAULT_FEE_RATES_BP = {Channel.ALIPAY: 60, Channel.WECHAT: 60, Channel.UNIONPAY: 50, Channel.CITY_WALLET: 0}
@@ -116,6 +125,48 @@ def settlements_visible_to(actor) -> QuerySet[Settlement]:
         return rows
     payee_id = cashier_payee_id(actor)
     return rows.filter(payee_id=payee_id) if payee_id is not None else rows.none()
+
+
+def owed_now(settlement: Settlement) -> int:
+    """What the payee still owes after `settlement`, its latest: the deficit it carried forward
+    less the repayments recorded against it."""
+    if not settlement.carried_out_fen:
+        return 0
+    recovered = settlement.recoveries.aggregate(total=Sum("amount_fen"))["total"] or 0
+    return settlement.carried_out_fen - recovered
+
+
+@dataclass(frozen=True)
+class Owing:
+    """A payee that owes the platform: `owed_fen` after its latest settlement, owing since the
+    first day of the run of settlements that carried a deficit, and its latest collection notice."""
+
+    settlement: Settlement
+    owed_fen: int
+    since: dt.date
+    notice: DeficitNotice | None
+
+
+def payees_owing(actor) -> list[Owing]:
+    """The payees owing now, largest first: all of them for the platform's finance staff and
+    auditors, a payee cashier's own unit, nobody's for anyone else."""
+    latest = Settlement.objects.values("payee_id").annotate(latest=Max("id")).values("latest")
+    rows = (Settlement.objects.filter(id__in=latest, carried_out_fen__gt=0).select_related("payee")
+            .defer("statement_csv", "statement_xlsx")
+            .annotate(owed=F("carried_out_fen") - Coalesce(Sum("recoveries__amount_fen"), 0))
+            .filter(owed__gt=0).order_by("-owed", "payee_id"))
+    if actor is not None and not has_role(actor, *FINANCE_READER_ROLES):
+        payee_id = cashier_payee_id(actor)
+        rows = rows.filter(payee_id=payee_id) if payee_id is not None else rows.none()
+    owing = []
+    for row in rows:
+        settled = (Settlement.objects.filter(payee_id=row.payee_id, id__lte=row.id, carried_out_fen=0)
+                   .order_by("-id").values_list("id", flat=True)[:1])
+        since = (Settlement.objects.filter(payee_id=row.payee_id, id__gt=next(iter(settled), 0))
+                 .order_by("id").values_list("day", flat=True)[:1])
+        notice = DeficitNotice.objects.filter(payee_id=row.payee_id).order_by("-sent_at", "-id").first()
+        owing.append(Owing(settlement=row, owed_fen=row.owed, since=since[0], notice=notice))
+    return owing
 
 
 def settlement_chart(settlements: QuerySet[Settlement], *, days: int = 30) -> dict:

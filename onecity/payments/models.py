@@ -564,3 +564,53 @@ class Settlement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.payee_id} {self.day}"
+
+
+class DeficitRecovery(models.Model):
+    """A payee paid back what its settlements carried forward (decision 0020): money into the
+    platform's settlement bank account, recorded by the platform's finance staff with the bank's
+    reference. Posted as the ledger transfer `recover:<public id>` (settlement bank → payee
+    payable) and taken off what the payee's latest settlement (`settlement`, locked while
+    recording) carried forward, so the next settlement carries in only the rest."""
+
+    public_id = models.CharField(max_length=26, unique=True, default=new_public_id, editable=False)
+    payee = models.ForeignKey(ORG, on_delete=models.PROTECT, related_name="+", verbose_name=_("payee unit"))
+    settlement = models.ForeignKey(Settlement, on_delete=models.PROTECT, related_name="recoveries")
+    amount_fen = models.PositiveBigIntegerField(_("amount"))
+    bank_reference = models.CharField(_("bank reference"), max_length=64)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    transfer_id = models.CharField(max_length=64)
+    recorded_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-recorded_at", "-id"]
+        verbose_name = _("deficit repayment")
+        verbose_name_plural = _("deficit repayments")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_fen__gt=0), name="pay_recovery_amount_positive"),
+            models.UniqueConstraint(fields=["payee", "bank_reference"], name="pay_recovery_reference_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.payee_id} {self.amount_fen} {self.bank_reference}"
+
+
+class DeficitNotice(models.Model):
+    """A collection notice (催缴通知) sent to a payee's cashiers about what it owes: at most one per
+    payee a day (decision 0020)."""
+
+    payee = models.ForeignKey(ORG, on_delete=models.PROTECT, related_name="+", verbose_name=_("payee unit"))
+    settlement = models.ForeignKey(Settlement, on_delete=models.PROTECT, related_name="notices")
+    owed_fen = models.PositiveBigIntegerField(_("owed"))
+    recipients = models.PositiveSmallIntegerField()
+    sent_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    sent_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-sent_at", "-id"]
+        verbose_name = _("collection notice")
+        verbose_name_plural = _("collection notices")
+
+    def __str__(self) -> str:
+        return f"{self.payee_id} {self.owed_fen} {self.sent_at:%Y-%m-%d}"

@@ -43,5 +43,7 @@ urlpatterns = [
     path("clearing/refunds/", clearing.refunds_stuck, name="clearing_refunds"),
     path("clearing/refunds/<str:refund_id>/resolve/", clearing.refund_resolve_view, name="clearing_refund_resolve"),
     path("clearing/settlements/", clearing.settlements, name="settlements"),
+    path("clearing/owing/<str:payee_id>/repayment/", clearing.owing_repayment, name="owing_repayment"),
+    path("clearing/owing/<str:payee_id>/notice/", clearing.owing_notice, name="owing_notice"),
     path("clearing/settlements/<str:settlement_id>.<str:fmt>", clearing.settlement_file, name="settlement_file"),
 ]

@@ -13,7 +13,8 @@
                        payee payable → fee income           fees     (`…:fee`)
                        payee payable → settlement bank      payout   (`…:net`, paid out)
                      so a carried deficit stays on the payee payable, below zero, until later
-                     collections cover it.
+                     collections cover it or the payee pays it back (services/deficits.py: a
+                     repayment credits the payable and is taken off what is carried in).
                      Idempotent: a payee and day settle once (unique constraint), and the batch
                      posts nothing twice.
 
@@ -44,7 +45,7 @@ from onecity.ledger.dto import TransferRow
 from onecity.ledger.enums import AccountKind
 from onecity.ledger.services import account_open, transfers_post_bulk
 from onecity.payments.channels.base import CHINA
-from onecity.payments.clearing import fee_fen, succeeded_attempts_of_day, succeeded_refunds_of_day
+from onecity.payments.clearing import fee_fen, owed_now, succeeded_attempts_of_day, succeeded_refunds_of_day
 from onecity.payments.enums import RefundState, SettlementState
 from onecity.payments.models import Refund, Settlement
 
@@ -112,11 +113,12 @@ def _refunds_from_bill(day_refunds: list[tuple]) -> dict[int, int]:
 
 def _owed(payee_id: int) -> int:
     """What the payee still owes from earlier settlements: the deficit its latest settlement
-    (the last made, whatever its day) carried forward. That row is locked (PostgreSQL), so two
-    settlements of one payee cannot both take it."""
-    latest = (Settlement.objects.select_for_update().filter(payee_id=payee_id).order_by("-id")
-              .values_list("carried_out_fen", flat=True)[:1])
-    return next(iter(latest), 0)
+    (the last made, whatever its day) carried forward, less the repayments recorded against it
+    (services/deficits.py). That row is locked (PostgreSQL), so two settlements of one payee, or a
+    settlement and a repayment, cannot both take it."""
+    latest = (Settlement.objects.select_for_update().filter(payee_id=payee_id).only("id", "carried_out_fen")
+              .order_by("-id").first())
+    return owed_now(latest) if latest is not None else 0
 
 
 def _lines(payments, refunds) -> list[tuple]:

@@ -7,6 +7,9 @@
 - Refunds still processing at their channel (administrators and auditors): past
   PAYMENTS_REFUND_RESOLVE_AFTER_HOURS an administrator settles one by hand, once the channel
   confirmed its result (services/refunds.py `refund_resolve`).
+- Payees owing (on the settlements page): what a payee still owes after its settlements, since
+  when, and its latest collection notice; the platform's finance staff record a repayment or
+  send a notice (services/deficits.py). A payee cashier sees their own unit's.
 Another payee's settlement, like an unknown one, is 404.
 """
 
@@ -18,16 +21,18 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from onecity.core.errors import ApplicationError, NotFound, PermissionDenied
+from onecity.core.money import fen_text
 from onecity.identity.access import forbidden, staff_required
 from onecity.identity.enums import Role
 from onecity.payments.access import FINANCE_READER_ROLES, is_platform_finance
 from onecity.payments.clearing import (
     break_get,
     breaks_of_run,
+    payees_owing,
     refunds_processing,
     runs_recent,
     settlement_chart,
@@ -35,6 +40,8 @@ from onecity.payments.clearing import (
 )
 from onecity.payments.enums import BreakKind, BreakResolution, BreakState, Channel
 from onecity.payments.services.common import yuan_to_fen
+from onecity.payments.services.deficits import NOTE_MAX as RECOVERY_NOTE_MAX
+from onecity.payments.services.deficits import REFERENCE_MAX, deficit_notice_send, deficit_recovery_record
 from onecity.payments.services.reconciliation_runs import (
     NOTE_MAX as BREAK_NOTE_MAX,
 )
@@ -69,6 +76,12 @@ class RefundResolveForm(forms.Form):
         ("refunded", gettext_lazy("Refunded to the payer")), ("not_refunded", gettext_lazy("Not refunded"))])
     note = forms.CharField(label=gettext_lazy("How it was confirmed"), max_length=NOTE_MAX,
                            help_text=gettext_lazy("Who confirmed it, when, and the channel's reference."))
+
+
+class RepaymentForm(forms.Form):
+    amount = forms.CharField(label=gettext_lazy("Amount repaid (yuan)"), max_length=20)
+    bank_reference = forms.CharField(label=gettext_lazy("Bank reference"), max_length=REFERENCE_MAX)
+    note = forms.CharField(label=gettext_lazy("Note"), max_length=RECOVERY_NOTE_MAX, required=False)
 
 
 class BreakFilterForm(forms.Form):
@@ -224,7 +237,53 @@ def settlements(request):
     rows = settlements_visible_to(request.user)
     page = Paginator(rows, 30).get_page(request.GET.get("page"))
     return render(request, "payments/clearing/settlements.html",
-                  {"page": page, "chart": settlement_chart(rows)})
+                  {"page": page, "chart": settlement_chart(rows), "owing": payees_owing(request.user),
+                   "can_collect": is_platform_finance(request.user), "reference_max": REFERENCE_MAX,
+                   "recovery_note_max": RECOVERY_NOTE_MAX})
+
+
+@settlement_readers
+@require_POST
+def owing_repayment(request, payee_id: str):
+    """Record that a payee paid back (part of) what it owes (the platform's finance staff)."""
+    form = RepaymentForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Enter the amount repaid and the bank's reference."))
+        return redirect("payments:settlements")
+    try:
+        recovery = deficit_recovery_record(actor=request.user, payee_id=payee_id,
+                                           amount_fen=yuan_to_fen(form.cleaned_data["amount"]),
+                                           bank_reference=form.cleaned_data["bank_reference"],
+                                           note=form.cleaned_data["note"])
+    except PermissionDenied:
+        return forbidden(request)
+    except NotFound:
+        raise Http404 from None
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Repayment of %(amount)s recorded.") % {
+            "amount": fen_text(recovery.amount_fen, symbol="¥", grouping=True)})
+    return redirect("payments:settlements")
+
+
+@settlement_readers
+@require_POST
+def owing_notice(request, payee_id: str):
+    """Send a payee's cashiers a collection notice (the platform's finance staff)."""
+    try:
+        notice = deficit_notice_send(actor=request.user, payee_id=payee_id)
+    except PermissionDenied:
+        return forbidden(request)
+    except NotFound:
+        raise Http404 from None
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, ngettext("Collection notice sent to %(count)d cashier.",
+                                           "Collection notice sent to %(count)d cashiers.",
+                                           notice.recipients) % {"count": notice.recipients})
+    return redirect("payments:settlements")
 
 
 @settlement_readers
