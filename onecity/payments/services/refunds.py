@@ -13,9 +13,9 @@ back through the original channel, reflected in the ledger (decision 0019).
                      same effects as an immediate answer
     refunds_query_channel   the job for refunds processing longer than
                      PAYMENTS_REFUND_QUERY_AFTER_MINUTES: ask the channel, settle what it decided
-    refund_resolve   an administrator settles by hand a refund the channel left processing for
-                     PAYMENTS_REFUND_RESOLVE_AFTER_HOURS (24), after confirming its result with
-                     the channel: refunded or not, with a note, audited
+    refund_resolve   the platform's finance staff settle by hand a refund the channel left
+                     processing for PAYMENTS_REFUND_RESOLVE_AFTER_HOURS (24), after confirming its
+                     result with the channel: refunded or not, with a note, audited
 
 Never more than what remains: a request locks the attempt's row (an UPDATE of it, which is a
 row lock on PostgreSQL and the write lock on SQLite) before it adds up the attempt's refunded
@@ -313,8 +313,8 @@ def refund_settle(*, refund_id: str, answer: RefundAnswer, source: str) -> bool:
 
 
 def refund_resolve_hours() -> int:
-    """How many hours a refund must have been processing before an administrator may settle it
-    by hand (the channel's notification and the query job come first)."""
+    """How many hours a refund must have been processing before the platform's finance staff may
+    settle it by hand (the channel's notification and the query job come first)."""
     return settings.PAYMENTS_REFUND_RESOLVE_AFTER_HOURS
 
 

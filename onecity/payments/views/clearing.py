@@ -1,11 +1,13 @@
-"""Clearing pages (desktop, decision 0020).
+"""Clearing pages (desktop, decision 0020). "Finance staff" are the platform's
+(`payments.access.FINANCE_ROLES`: role finance, and administrators).
 
-- Reconciliation (platform level): administrators upload a channel's statement, see the runs
-  and work the breaks (investigate, resolve; htmx swaps the row); auditors read the same pages.
-- Settlements: a payee cashier sees their unit's settlements, administrators and auditors all
+- Reconciliation (platform level): finance staff upload a channel's statement, see the runs
+  and work the breaks (investigate, resolve, propose an adjustment; a colleague approves or
+  rejects it; htmx swaps the row); auditors read the same pages.
+- Settlements: a payee cashier sees their unit's settlements, finance staff and auditors all
   of them; each with its CSV and XLSX statement as generated, and a chart of net per day.
-- Refunds still processing at their channel (administrators and auditors): past
-  PAYMENTS_REFUND_RESOLVE_AFTER_HOURS an administrator settles one by hand, once the channel
+- Refunds still processing at their channel (finance staff and auditors): past
+  PAYMENTS_REFUND_RESOLVE_AFTER_HOURS finance staff settle one by hand, once the channel
   confirmed its result (services/refunds.py `refund_resolve`).
 - Payees owing (on the settlements page): what a payee still owes after its settlements, since
   when, and its latest collection notice; the platform's finance staff record a repayment or
@@ -42,9 +44,7 @@ from onecity.payments.enums import BreakKind, BreakResolution, BreakState, Chann
 from onecity.payments.services.common import yuan_to_fen
 from onecity.payments.services.deficits import NOTE_MAX as RECOVERY_NOTE_MAX
 from onecity.payments.services.deficits import REFERENCE_MAX, deficit_notice_send, deficit_recovery_record
-from onecity.payments.services.reconciliation_runs import (
-    NOTE_MAX as BREAK_NOTE_MAX,
-)
+from onecity.payments.services.reconciliation_runs import NOTE_MAX as BREAK_NOTE_MAX
 from onecity.payments.services.reconciliation_runs import (
     break_adjustment_decide,
     break_adjustment_propose,
