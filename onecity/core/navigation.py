@@ -39,6 +39,7 @@ class NavEntry:
     roles: tuple[str, ...] = ()
     exact: bool = False  # active only on its own URL, not on pages below it
     badge: Callable[[Any], int] | None = None  # badge(request) -> count shown on the link (0 hides it)
+    badge_label: Any = None  # what the count is, for screen readers (a lazy translation; default "unread")
 
     def url(self) -> str | None:
         try:
@@ -57,6 +58,7 @@ class NavLink:
     icon: str
     active: bool
     badge: int = 0
+    badge_label: Any = None
 
 
 _REGISTRY: dict[tuple[str, str], NavEntry] = {}
@@ -73,6 +75,7 @@ def nav_register(
     roles: tuple[str, ...] | list[str] = (),
     exact: bool = False,
     badge: Callable[[Any], int] | None = None,
+    badge_label: Any = None,
 ) -> NavEntry:
     """Add (or replace, so that ready() may run twice) the entry `key` of `area`."""
     if area not in AREAS:
@@ -80,7 +83,7 @@ def nav_register(
     if not key or not url_name:
         raise ValueError("A navigation entry needs a key and a url_name.")
     entry = NavEntry(area=area, key=key, label=label, url_name=url_name, icon=icon, order=order,
-                     roles=tuple(roles), exact=exact, badge=badge)
+                     roles=tuple(roles), exact=exact, badge=badge, badge_label=badge_label)
     _REGISTRY[(area, key)] = entry
     return entry
 
@@ -137,7 +140,7 @@ def nav_links(area: str, request) -> list[NavLink]:
             continue
         badge = entry.badge(request) if entry.badge is not None and request is not None else 0
         links.append(NavLink(key=entry.key, label=entry.label, url=url, icon=entry.icon, active=False,
-                             badge=badge))
+                             badge=badge, badge_label=entry.badge_label))
         exact[entry.key] = entry.exact
     # Mark the single best match: the longest URL that is a prefix of the current path.
     if request is not None and links:

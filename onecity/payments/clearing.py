@@ -24,7 +24,7 @@ from onecity.core.errors import NotFound
 from onecity.identity.access import has_role
 from onecity.payments.access import FINANCE_READER_ROLES, cashier_payee_id
 from onecity.payments.channels.base import CHINA, StatementKind
-from onecity.payments.enums import AttemptState, Channel, RefundState
+from onecity.payments.enums import AttemptState, BreakState, Channel, RefundState
 from onecity.payments.models import (
     DeficitNotice,
     PaymentAttempt,
@@ -136,6 +136,29 @@ def owed_now(settlement: Settlement) -> int:
     return settlement.carried_out_fen - recovered
 
 
+def _owing_settlements() -> QuerySet[Settlement]:
+    """Each payee's latest settlement that leaves it owing, annotated with `owed`."""
+    latest = Settlement.objects.values("payee_id").annotate(latest=Max("id")).values("latest")
+    return (Settlement.objects.filter(id__in=latest, carried_out_fen__gt=0)
+            .annotate(owed=F("carried_out_fen") - Coalesce(Sum("recoveries__amount_fen"), 0)).filter(owed__gt=0))
+
+
+def payees_owing_count() -> int:
+    return _owing_settlements().count()
+
+
+def refunds_due_count() -> int:
+    """Refunds processing at their channel for longer than the wait: to settle by hand."""
+    from onecity.payments.services.refunds import refund_resolvable_since  # services import this module
+
+    return refunds_processing().filter(processing_at__lte=refund_resolvable_since()).count()
+
+
+def breaks_unresolved_count() -> int:
+    """Breaks still to work: open, under investigation or with an adjustment awaiting approval."""
+    return ReconciliationBreak.objects.exclude(state=BreakState.RESOLVED).count()
+
+
 @dataclass(frozen=True)
 class Owing:
     """A payee that owes the platform: `owed_fen` after its latest settlement, owing since the
@@ -150,11 +173,8 @@ class Owing:
 def payees_owing(actor) -> list[Owing]:
     """The payees owing now, largest first: all of them for the platform's finance staff and
     auditors, a payee cashier's own unit, nobody's for anyone else."""
-    latest = Settlement.objects.values("payee_id").annotate(latest=Max("id")).values("latest")
-    rows = (Settlement.objects.filter(id__in=latest, carried_out_fen__gt=0).select_related("payee")
-            .defer("statement_csv", "statement_xlsx")
-            .annotate(owed=F("carried_out_fen") - Coalesce(Sum("recoveries__amount_fen"), 0))
-            .filter(owed__gt=0).order_by("-owed", "payee_id"))
+    rows = _owing_settlements().select_related("payee").defer("statement_csv", "statement_xlsx").order_by(
+        "-owed", "payee_id")
     if actor is not None and not has_role(actor, *FINANCE_READER_ROLES):
         payee_id = cashier_payee_id(actor)
         rows = rows.filter(payee_id=payee_id) if payee_id is not None else rows.none()

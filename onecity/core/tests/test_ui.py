@@ -335,7 +335,8 @@ def test_nav_exact_entries_are_not_active_below_their_url():
 def test_nav_badge_is_computed_per_request():
     user = make_staff("auditor4", "auditor")
     navigation.nav_register(area="staff", key="open", label="Open", url_name="core:elderly",
-                            badge=lambda request: 3 if request.user == user else 0)
+                            badge=lambda request: 3 if request.user == user else 0, badge_label="cases to sign")
     request = RequestFactory().get("/")
     request.user = user
-    assert {link.key: link.badge for link in navigation.nav_links("staff", request)} == {"audit": 0, "open": 3}
+    assert {link.key: (link.badge, link.badge_label) for link in navigation.nav_links("staff", request)} == {
+        "audit": (0, None), "open": (3, "cases to sign")}

@@ -169,3 +169,17 @@ def test_the_settlements_page_lists_what_is_owed_and_takes_a_repayment(client, c
     sent = client.post(f"/pay/clearing/owing/{city.school.public_id}/notice/", follow=True)
     assert "已向 1 名收款员发送催缴通知。" in sent.content.decode() and DeficitNotice.objects.get().owed_fen == 750
     assert "¥7.50" in client.get("/pay/clearing/settlements/").content.decode()
+
+
+def test_the_sidebar_counts_what_awaits_the_finance_staff(client, city, clock, finance, owing):
+    badge = '<span class="nav-badge">1<span class="visually-hidden"> 家欠款单位</span></span>'
+    client.force_login(finance)
+    assert badge in client.get("/pay/clearing/settlements/").content.decode()
+    auditor = make_staff(Role.AUDITOR, username="auditor", org=city.hospital)
+    for reader in (auditor, city.cashier):  # they read the same page, with no counts of work
+        client.force_login(reader)
+        page = client.get("/pay/clearing/settlements/").content.decode()
+        assert "¥20.00" in page and "nav-badge" not in page
+    deficit_recovery_record(actor=finance, payee_id=city.school.public_id, amount_fen=2000, bank_reference="R1")
+    client.force_login(finance)
+    assert "nav-badge" not in client.get("/pay/clearing/settlements/").content.decode()  # nothing owed now

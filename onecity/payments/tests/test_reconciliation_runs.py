@@ -311,6 +311,8 @@ def test_upload_runs_breaks_and_resolve_through_the_pages(client, city, clock, a
     brk = run.breaks.get()
     detail = client.get(f"/pay/clearing/reconciliation/{run.public_id}/?kind=fee_mismatch")
     assert detail.status_code == 200 and f"break-{brk.public_id}" in detail.content.decode()
+    badge = '<span class="nav-badge">1<span class="visually-hidden"> 笔差错待处理</span></span>'
+    assert badge in detail.content.decode()  # the sidebar counts the breaks still to work
     assert f"break-{brk.public_id}" not in client.get(
         f"/pay/clearing/reconciliation/{run.public_id}/?kind=duplicate").content.decode()
 
@@ -340,6 +342,7 @@ def test_upload_runs_breaks_and_resolve_through_the_pages(client, city, clock, a
     brk.refresh_from_db()
     assert (brk.state, brk.resolution, brk.adjustment_fen, brk.resolved_by_id) == ("resolved", "adjusted", 1, finance.pk)
     assert Transfer.objects.filter(transfer_id=f"recon:{brk.public_id}").count() == 1
+    assert "nav-badge" not in client.get(f"/pay/clearing/reconciliation/{run.public_id}/").content.decode()
 
     auditor = make_staff(Role.AUDITOR, username="auditor", org=city.school)
     client.force_login(auditor)

@@ -110,7 +110,7 @@ def test_the_page_lists_waiting_refunds_and_an_administrator_settles_one(client,
     url = reverse("payments:clearing_refunds")
     client.force_login(auditor)
     page = client.get(url).content.decode()
-    assert refund.public_id not in page  # no form for an auditor
+    assert refund.public_id not in page and "nav-badge" not in page  # no form, no count for an auditor
     assert "¥500.00" in page and "The platform's finance staff settle it." in page
     assert client.post(reverse("payments:clearing_refund_resolve", args=[refund.public_id]),
                        {"outcome": "refunded", "note": NOTE}).status_code == 403
@@ -119,12 +119,14 @@ def test_the_page_lists_waiting_refunds_and_an_administrator_settles_one(client,
     client.force_login(admin)
     page = client.get(url).content.decode()
     assert reverse("payments:clearing_refund_resolve", args=[refund.public_id]) in page
+    assert '<span class="nav-badge">1<span class="visually-hidden"> refunds to settle by hand</span></span>' in page
     response = client.post(reverse("payments:clearing_refund_resolve", args=[refund.public_id]),
                            {"outcome": "refunded", "note": NOTE}, follow=True)
     assert response.redirect_chain == [(url, 302)]
     assert "Refund settled by hand: Refunded." in response.content.decode()
     assert Refund.objects.get(pk=refund.pk).state == "succeeded"
-    assert "No refund is waiting for its channel." in client.get(url).content.decode()
+    page = client.get(url).content.decode()
+    assert "No refund is waiting for its channel." in page and "nav-badge" not in page
 
 
 def test_a_refund_still_within_the_wait_shows_no_form(client, city, clock, admin, second, settings):
@@ -132,5 +134,5 @@ def test_a_refund_still_within_the_wait_shows_no_form(client, city, clock, admin
     attempt, refund = processing(city, second, "alipay")
     client.force_login(admin)
     page = client.get(reverse("payments:clearing_refunds")).content.decode()
-    assert "Waiting for the channel's answer." in page
+    assert "Waiting for the channel's answer." in page and "nav-badge" not in page  # not due yet
     assert reverse("payments:clearing_refund_resolve", args=[refund.public_id]) not in page
