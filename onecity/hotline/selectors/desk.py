@@ -192,6 +192,13 @@ def extensions_pending(*, actor) -> QuerySet[ExtensionRequest]:
             .order_by("requested_at", "id"))
 
 
+def dispatch_waiting_count(*, actor) -> int:
+    """What awaits a dispatcher (the sidebar's count): new and returned cases, and extension
+    requests to decide."""
+    cases = cases_visible_to(actor).filter(state__in=(*NEW_STATES, S.RETURNED)).count()
+    return cases + extensions_pending(actor=actor).count()
+
+
 # --- department queue ----------------------------------------------------------------------------
 UNIT_TABS = ("to_sign", "in_progress", "due_soon", "overdue", "sub_units")
 
@@ -220,6 +227,11 @@ def unit_cases(*, actor, tab: str, filters: CaseFilters, now: dt.datetime | None
     return apply_filters(cases, filters, now=now).select_related(*CASE_RELATED)
 
 
+def unit_to_sign_count(*, actor) -> int:
+    """Cases sent to the handler's unit and not signed for yet (the sidebar's count)."""
+    return unit_cases(actor=actor, tab="to_sign", filters=CaseFilters()).count()
+
+
 # --- supervision ---------------------------------------------------------------------------------
 SUPERVISION_TABS = ("overdue", "escalated", "not_satisfied")
 
@@ -237,6 +249,11 @@ def supervision_cases(*, actor, tab: str, filters: CaseFilters, now: dt.datetime
     else:
         raise ValueError(tab)
     return apply_filters(cases, filters, now=now).select_related(*CASE_RELATED)
+
+
+def supervision_overdue_count(*, actor) -> int:
+    """Open cases past a deadline (the sidebar's count)."""
+    return supervision_cases(actor=actor, tab="overdue", filters=CaseFilters()).count()
 
 
 # --- rows: proposals and suggestions -------------------------------------------------------------

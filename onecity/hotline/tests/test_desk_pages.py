@@ -464,3 +464,36 @@ def test_queue_queries_do_not_grow_with_rows(city, client, django_assert_max_num
     with django_assert_max_num_queries(len(few.captured_queries)):
         page = client.get(url)
     assert len(numbers(page)) == 15
+
+
+# --- the sidebar's counts -------------------------------------------------------------------------
+def badge(response, label: str) -> int:
+    """The count on the sidebar link whose screen-reader label is `label` (0 when there is none)."""
+    found = re.search(r'<span class="nav-badge">(\d+)<span class="visually-hidden"> ' + re.escape(label),
+                      response.content.decode())
+    return int(found.group(1)) if found else 0
+
+
+def test_the_sidebar_counts_what_awaits_each_desk(city, client, clock):
+    new = advance(city, register(city), S.ACCEPTED)
+    to_sign = advance(city, register(city), S.DISPATCHED)
+    advance(city, register(city), S.SIGNED)
+    client_for(client, city.dispatcher)
+    assert badge(client.get(reverse("hotline:desk_dispatch")), "awaiting a dispatcher") == 1
+    client_for(client, city.handler)
+    page = client.get(reverse("hotline:desk_unit"))
+    assert (badge(page, "cases to sign"), badge(page, "awaiting a dispatcher")) == (1, 0)
+    client_for(client, city.other_handler)
+    assert badge(client.get(reverse("hotline:desk_unit")), "cases to sign") == 0  # another unit's case
+    client_for(client, city.supervisor)
+    assert badge(client.get(reverse("hotline:desk_supervision")), "overdue cases") == 0
+    clock.advance(days=40)
+    client_for(client, city.supervisor)
+    assert badge(client.get(reverse("hotline:desk_supervision")), "overdue cases") == 3
+
+    svc.case_dispatch(actor=city.dispatcher, case_id=new.public_id, unit=city.unit)
+    svc.case_sign(actor=city.handler, case_id=to_sign.public_id)
+    client_for(client, city.dispatcher)
+    assert "nav-badge" not in client.get(reverse("hotline:desk_dispatch")).content.decode()
+    client_for(client, city.handler)
+    assert badge(client.get(reverse("hotline:desk_unit")), "cases to sign") == 1  # the one just dispatched
