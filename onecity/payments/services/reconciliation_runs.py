@@ -169,12 +169,17 @@ def _clean_note(note: str) -> str:
     return note
 
 
+def _to_work(actor, break_id: str, note: str) -> tuple[ReconciliationBreak, str]:
+    """What every step on a break checks first: the actor may reconcile, the break exists (now
+    locked), the note is there and not too long."""
+    _require_reconciler(actor)
+    return _break_for_update(break_id), _clean_note(note)
+
+
 @transaction.atomic
 def break_investigate(*, actor, break_id: str, note: str) -> ReconciliationBreak:
     """Someone is looking into an open break (an investigating break may get a new note)."""
-    _require_reconciler(actor)
-    brk = _break_for_update(break_id)
-    note = _clean_note(note)
+    brk, note = _to_work(actor, break_id, note)
     _unresolved(brk)
     brk.state, brk.note = BreakState.INVESTIGATING, note
     brk.save(update_fields=["state", "note"])
@@ -196,9 +201,7 @@ def break_resolve(*, actor, break_id: str, resolution: str, note: str) -> Reconc
     """Close an open or investigated break as accepted or matched later; nothing is posted. An
     adjustment is proposed instead (`break_adjustment_propose`) and posted when a second person
     approves it."""
-    _require_reconciler(actor)
-    brk = _break_for_update(break_id)
-    note = _clean_note(note)
+    brk, note = _to_work(actor, break_id, note)
     if resolution == BreakResolution.ADJUSTED or resolution not in BreakResolution.values:
         raise ApplicationError(_("Choose how the break was resolved."), code="resolution_invalid",
                                field="resolution")
@@ -216,9 +219,7 @@ def break_adjustment_propose(*, actor, break_id: str, amount_fen: int, note: str
     """Propose to settle an open or investigated break with a ledger adjustment of
     `amount_fen` (not zero): positive — the channel owes us more; negative — the other way.
     Nothing is posted until someone else approves it (`break_adjustment_decide`)."""
-    _require_reconciler(actor)
-    brk = _break_for_update(break_id)
-    note = _clean_note(note)
+    brk, note = _to_work(actor, break_id, note)
     if not isinstance(amount_fen, int) or isinstance(amount_fen, bool) or not amount_fen:
         raise ApplicationError(_("An adjustment needs an amount other than zero."), code="adjustment_invalid",
                                field="adjust_amount_fen")
