@@ -128,7 +128,18 @@ def entry_visible(entry: NavEntry, user) -> bool:
 
 
 def nav_links(area: str, request) -> list[NavLink]:
-    """The entries of `area` that `request.user` may see and that resolve, with the active one marked."""
+    """The entries of `area` that `request.user` may see and that resolve, with the active one
+    marked; computed once per request (a page and its sidebar share the counts)."""
+    if request is None:
+        return _nav_links(area, request)
+    key = (area, getattr(getattr(request, "user", None), "pk", None), request.path)
+    cache = request.__dict__.setdefault("_onecity_nav_links", {})
+    if key not in cache:
+        cache[key] = _nav_links(area, request)
+    return cache[key]
+
+
+def _nav_links(area: str, request) -> list[NavLink]:
     user = getattr(request, "user", None) if request is not None else None
     links: list[NavLink] = []
     exact: dict[str, bool] = {}

@@ -326,6 +326,8 @@ def test_nav_exact_entries_are_not_active_below_their_url():
     assert {link.key: link.active for link in navigation.nav_links("staff", request)} == {
         "audit": False, "open": False}
     navigation.nav_register(area="staff", key="open", label="Open", url_name="core:elderly")
+    request = RequestFactory().get(reverse("core:elderly") + "deeper/")  # links are kept per request
+    request.user = user
     assert {link.key: link.active for link in navigation.nav_links("staff", request)} == {
         "audit": False, "open": True}
 
@@ -340,3 +342,17 @@ def test_nav_badge_is_computed_per_request():
     request.user = user
     assert {link.key: (link.badge, link.badge_label) for link in navigation.nav_links("staff", request)} == {
         "audit": (0, None), "open": (3, "cases to sign")}
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("scratch_nav")
+def test_nav_links_are_computed_once_per_request():
+    user = make_staff("auditor5", "auditor")
+    calls = []
+    navigation.nav_register(area="staff", key="open", label="Open", url_name="core:elderly",
+                            badge=lambda request: calls.append(request) or 2)
+    first, second = RequestFactory().get("/"), RequestFactory().get("/")
+    first.user = second.user = user
+    assert navigation.nav_links("staff", first) == navigation.nav_links("staff", first)  # the page and its sidebar
+    navigation.nav_links("staff", second)
+    assert calls == [first, second]

@@ -480,6 +480,8 @@ def test_the_sidebar_counts_what_awaits_each_desk(city, client, clock):
     advance(city, register(city), S.SIGNED)
     client_for(client, city.dispatcher)
     assert badge(client.get(reverse("hotline:desk_dispatch")), "awaiting a dispatcher") == 1
+    home = client.get(reverse("identity:staff_home")).content.decode()
+    assert '<span class="stat-value tabular">1</span><span class="stat-label">awaiting a dispatcher</span>' in home
     client_for(client, city.handler)
     page = client.get(reverse("hotline:desk_unit"))
     assert (badge(page, "cases to sign"), badge(page, "awaiting a dispatcher")) == (1, 0)

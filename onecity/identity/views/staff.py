@@ -1,5 +1,5 @@
-"""Staff console: home (what this staff member can do), people look-up with audited unmasking,
-and the audit log for auditors."""
+"""Staff console: home (what awaits this staff member — the sidebar's counts — and what they can
+do), people look-up with audited unmasking, and the audit log for auditors."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from onecity.core.audit import client_ip
 from onecity.core.errors import ApplicationError
+from onecity.core.navigation import nav_links
 from onecity.identity.access import AUDIT_ROLES, PEOPLE_ROLES, roles_of, staff_required
 from onecity.identity.enums import Role
 from onecity.identity.forms import AuditFilterForm, PeopleSearchForm, UnmaskForm, add_service_error
@@ -55,7 +56,9 @@ def staff_home(request):
         tools.append({"url": reverse("admin:index"), "icon": "settings", "title": pgettext("Django admin site", "Administration"),
                       "text": _("Organizations, staff accounts and partner apps.")})
     role_labels = [Role(r).label for r in sorted(held)]
-    return render(request, "identity/staff/home.html", {"tools": tools, "role_labels": role_labels})
+    waiting = [link for link in nav_links("staff", request) if link.badge]
+    return render(request, "identity/staff/home.html", {"tools": tools, "role_labels": role_labels,
+                                                        "waiting": waiting})
 
 
 @staff_required(*PEOPLE_ROLES)

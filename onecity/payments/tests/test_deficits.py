@@ -175,6 +175,9 @@ def test_the_sidebar_counts_what_awaits_the_finance_staff(client, city, clock, f
     badge = '<span class="nav-badge">1<span class="visually-hidden"> 家欠款单位</span></span>'
     client.force_login(finance)
     assert badge in client.get("/pay/clearing/settlements/").content.decode()
+    home = client.get("/staff/").content.decode()  # the workbench lists the same under "waiting for you"
+    assert ('<span class="stat-value tabular">1</span><span class="stat-label">家欠款单位</span>' in home
+            and "待办" in home)
     auditor = make_staff(Role.AUDITOR, username="auditor", org=city.hospital)
     for reader in (auditor, city.cashier):  # they read the same page, with no counts of work
         client.force_login(reader)
