@@ -19,6 +19,14 @@ def _finance_badge(counter: str):
     return badge
 
 
+def _cashier_badge(request) -> int:
+    """The refunds a payee cashier's colleague asked for, awaiting their approval."""
+    from onecity.payments.selectors import refunds_awaiting_count
+
+    user = getattr(request, "user", None)
+    return refunds_awaiting_count(actor=user) if user is not None and user.is_authenticated else 0
+
+
 class PaymentsConfig(AppConfig):
     name = "onecity.payments"
     label = "payments"
@@ -31,6 +39,9 @@ class PaymentsConfig(AppConfig):
                      order=30)
         nav_register(area="staff", key="payments_console", label=_("Payee console"), url_name="payments:console",
                      icon="cash", order=50, roles=("payee_cashier",))
+        nav_register(area="staff", key="payments_refunds", label=_("Refunds"), url_name="payments:console_refunds",
+                     icon="receipt-refund", order=50, roles=("payee_cashier",), badge=_cashier_badge,
+                     badge_label=_("refunds to approve"))
         nav_register(area="staff", key="payments_settlements", label=_("Settlements"), url_name="payments:settlements",
                      icon="building-bank", order=51, roles=("payee_cashier", "finance", "administrator", "auditor"),
                      badge=_finance_badge("payees_owing_count"), badge_label=_("payees owing"))

@@ -13,7 +13,7 @@ from django.utils import timezone
 from onecity.core.errors import PermissionDenied
 from onecity.payments import workflow
 from onecity.payments.access import bills_visible_to, cashier_payee_id
-from onecity.payments.enums import AttemptState, BillState, Channel, CodeKind
+from onecity.payments.enums import AttemptState, BillState, Channel, CodeKind, RefundState
 from onecity.payments.models import Bill, BillBatch, BillEvent, PartnerClient, PaymentAttempt, Refund
 
 
@@ -307,3 +307,13 @@ def refunds_for_payee(*, actor) -> QuerySet[Refund]:
         raise PermissionDenied()
     return (Refund.objects.filter(payee_id=payee_id)
             .select_related("attempt", "bill", "requested_by", "approved_by").order_by("-created_at", "-id"))
+
+
+def refunds_awaiting(*, actor) -> QuerySet[Refund]:
+    """The refunds a colleague asked for that this payee cashier may approve or reject."""
+    return refunds_for_payee(actor=actor).filter(state=RefundState.REQUESTED).exclude(requested_by=actor)
+
+
+def refunds_awaiting_count(*, actor) -> int:
+    """The sidebar's count of `refunds_awaiting`; 0 for anyone who is not a payee cashier."""
+    return refunds_awaiting(actor=actor).count() if cashier_payee_id(actor) is not None else 0

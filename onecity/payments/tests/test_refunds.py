@@ -344,7 +344,7 @@ def test_console_refund_form_approval_and_the_residents_bill(client, city, secon
     decide = reverse("payments:console_refund_decide", args=[refund.public_id])
     # the requester sees it listed but not waiting for them, and cannot approve it
     listing = client.get(reverse("payments:console_refunds")).content.decode()
-    assert decide not in listing
+    assert decide not in listing and "nav-badge" not in listing  # nothing awaits the requester
     client.post(decide, {"action": "approve"})
     assert Refund.objects.get().state == "requested"
     # a cashier of another payee: 404
@@ -353,12 +353,15 @@ def test_console_refund_form_approval_and_the_residents_bill(client, city, secon
     assert client.post(decide, {"action": "approve"}).status_code == 404
     # the second cashier approves
     client.force_login(second)
-    assert decide in client.get(reverse("payments:console_refunds")).content.decode()
+    listing = client.get(reverse("payments:console_refunds")).content.decode()
+    assert decide in listing
+    assert '<span class="nav-badge">1<span class="visually-hidden"> refunds to approve</span></span>' in listing
     assert client.post(decide, {"action": "approve", "note": "核实无误"}).status_code == 302
     refund.refresh_from_db()
     assert (refund.state, refund.approved_by) == ("succeeded", second)
     listing = client.get(reverse("payments:console_refunds")).content.decode()
     assert "¥500.00 refunded to the payer through Alipay, the way it was paid." in listing
+    assert "nav-badge" not in listing
     # the resident's bill page
     client.force_login(city.resident)
     page = client.get(reverse("payments:bill", args=[bill.public_id])).content.decode()

@@ -17,7 +17,7 @@ from onecity.identity.access import staff_required
 from onecity.identity.enums import Role
 from onecity.payments.access import access_attempt_by_id
 from onecity.payments.forms import RefundDecisionForm, RefundForm
-from onecity.payments.selectors import refund_remaining_fen, refunds_for_payee
+from onecity.payments.selectors import refund_remaining_fen, refunds_awaiting, refunds_for_payee
 from onecity.payments.services.common import yuan_to_fen
 from onecity.payments.services.refunds import refund_approve, refund_reject, refund_request
 
@@ -60,7 +60,7 @@ def refund_new(request, attempt_id: str):
 @require_GET
 def refunds(request):
     rows = refunds_for_payee(actor=request.user)
-    waiting = list(rows.filter(state="requested").exclude(requested_by=request.user))
+    waiting = list(refunds_awaiting(actor=request.user))
     page = Paginator(rows, 25).get_page(request.GET.get("page"))
     return render(request, "payments/console/refunds.html",
                   {"waiting": waiting, "page": page, "decision_form": RefundDecisionForm()})
