@@ -29,7 +29,7 @@ from onecity.core.audit import audit_record
 from onecity.core.errors import ApplicationError, NotFound, PermissionDenied
 from onecity.core.money import fen_text
 from onecity.identity.enums import OrganizationKind, Role
-from onecity.identity.models import Organization
+from onecity.identity.selectors.accounts import organization_get_by_reference
 from onecity.ledger.enums import AccountKind
 from onecity.ledger.services import account_open, transfer_post
 from onecity.notifications.dto import OutboxMessage
@@ -49,11 +49,12 @@ def _require_finance(actor) -> None:
         raise PermissionDenied()
 
 
-def _owing(payee_id: str) -> tuple[Organization, Settlement, int]:
-    """(payee, its latest settlement locked, what it owes now); NotFound for an unknown payee,
-    409 when it owes nothing."""
-    payee = Organization.objects.filter(public_id=str(payee_id or ""), kind=OrganizationKind.PAYEE).first()
-    if payee is None:
+def _owing(payee_id: str):
+    """(payee organization, its latest settlement locked, what it owes now); NotFound for an
+    unknown payee (active or not: a unit that stopped taking payments may still owe), 409 when it
+    owes nothing."""
+    payee = organization_get_by_reference(str(payee_id or ""))
+    if payee is None or payee.kind != OrganizationKind.PAYEE:
         raise NotFound()
     latest = (Settlement.objects.select_for_update().filter(payee=payee)
               .only("id", "public_id", "carried_out_fen").order_by("-id").first())
