@@ -9,7 +9,9 @@
                  icon="user-search", order=20, roles=("supervisor", "administrator"))
 
 Staff entries with `roles` are shown to staff members who hold at least one of those roles;
-administrators (and Django superusers) see every entry. Entries without roles are shown to every
+administrators (and Django superusers) see every entry. An entry's `badge(request)` (a count on
+its link) is computed only for holders of `badge_roles` (default: `roles`), so an administrator
+who sees every entry does not pay for, or see, counts of work that is not theirs. Entries without roles are shown to every
 staff member. Resident entries are shown to everybody, resident tools to signed-in people. An entry whose `url_name` does not
 resolve (the view has not landed yet) is skipped at render time; a test asserts that every
 registered entry resolves once the whole project is loaded.
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.urls import NoReverseMatch, reverse
+from django.utils.module_loading import import_string
 
 AREAS = ("resident", "resident_tools", "staff")
 ADMINISTRATOR = "administrator"
@@ -40,6 +43,7 @@ class NavEntry:
     exact: bool = False  # active only on its own URL, not on pages below it
     badge: Callable[[Any], int] | None = None  # badge(request) -> count shown on the link (0 hides it)
     badge_label: Any = None  # what the count is, for screen readers (a lazy translation; default "unread")
+    badge_roles: tuple[str, ...] = ()  # whose count it is (default: `roles`; none: everyone who sees it)
 
     def url(self) -> str | None:
         try:
@@ -76,6 +80,7 @@ def nav_register(
     exact: bool = False,
     badge: Callable[[Any], int] | None = None,
     badge_label: Any = None,
+    badge_roles: tuple[str, ...] | list[str] = (),
 ) -> NavEntry:
     """Add (or replace, so that ready() may run twice) the entry `key` of `area`."""
     if area not in AREAS:
@@ -83,9 +88,22 @@ def nav_register(
     if not key or not url_name:
         raise ValueError("A navigation entry needs a key and a url_name.")
     entry = NavEntry(area=area, key=key, label=label, url_name=url_name, icon=icon, order=order,
-                     roles=tuple(roles), exact=exact, badge=badge, badge_label=badge_label)
+                     roles=tuple(str(r) for r in roles), exact=exact, badge=badge, badge_label=badge_label,
+                     badge_roles=tuple(str(r) for r in badge_roles))
     _REGISTRY[(area, key)] = entry
     return entry
+
+
+def count_of(path: str) -> Callable[[Any], int]:
+    """A badge that counts with the function at `path` ("package.module.function"), called as
+    function(actor=request.user). It is imported when first counted: entries are registered in
+    AppConfig.ready(), and importing an app's selectors there would cost every process (commands,
+    the worker) their imports."""
+
+    def badge(request) -> int:
+        return import_string(path)(actor=request.user)
+
+    return badge
 
 
 def nav_unregister(*, area: str, key: str) -> None:
@@ -127,6 +145,12 @@ def entry_visible(entry: NavEntry, user) -> bool:
     return bool(held.intersection(entry.roles))
 
 
+def badge_counted(entry: NavEntry, user) -> bool:
+    """Whether `entry`'s count is computed for `user` (who sees the entry)."""
+    roles = entry.badge_roles or entry.roles
+    return not roles or bool(user_roles(user).intersection(roles))
+
+
 def nav_links(area: str, request) -> list[NavLink]:
     """The entries of `area` that `request.user` may see and that resolve, with the active one
     marked; computed once per request (a page and its sidebar share the counts)."""
@@ -149,7 +173,8 @@ def _nav_links(area: str, request) -> list[NavLink]:
         url = entry.url()
         if url is None:
             continue
-        badge = entry.badge(request) if entry.badge is not None and request is not None else 0
+        counted = entry.badge is not None and request is not None and badge_counted(entry, user)
+        badge = entry.badge(request) if counted else 0
         links.append(NavLink(key=entry.key, label=entry.label, url=url, icon=entry.icon, active=False,
                              badge=badge, badge_label=entry.badge_label))
         exact[entry.key] = entry.exact

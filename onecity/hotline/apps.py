@@ -2,29 +2,13 @@ from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
 
-def _queue_badge(counter: str, role: str):
-    """A sidebar badge for holders of `role` (not every administrator who sees the entry):
-    `hotline.selectors.desk.<counter>(actor=…)`, what awaits them."""
-
-    def badge(request) -> int:
-        from onecity.core.navigation import user_roles
-        from onecity.hotline.selectors import desk
-
-        user = getattr(request, "user", None)
-        if user is None or not user.is_authenticated or role not in user_roles(user):
-            return 0
-        return getattr(desk, counter)(actor=user)
-
-    return badge
-
-
 class HotlineConfig(AppConfig):
     name = "onecity.hotline"
     label = "hotline"
     verbose_name = _("12345 hotline")
 
     def ready(self):
-        from onecity.core.navigation import nav_register
+        from onecity.core.navigation import count_of, nav_register
         from onecity.hotline.reference import connect_signals
 
         connect_signals()
@@ -37,12 +21,14 @@ class HotlineConfig(AppConfig):
                      icon="books", order=31, roles=("hotline_operator", "supervisor"))
         nav_register(area="staff", key="hotline_dispatch", label=_("Dispatch queue"), url_name="hotline:desk_dispatch",
                      icon="arrows-split-2", order=32, roles=("dispatcher",),
-                     badge=_queue_badge("dispatch_waiting_count", "dispatcher"), badge_label=_("awaiting a dispatcher"))
+                     badge=count_of("onecity.hotline.selectors.desk.dispatch_waiting_count"),
+                     badge_label=_("awaiting a dispatcher"))
         nav_register(area="staff", key="hotline_unit", label=_("My unit's cases"), url_name="hotline:desk_unit",
                      icon="briefcase", order=33, roles=("department_handler",),
-                     badge=_queue_badge("unit_to_sign_count", "department_handler"), badge_label=_("cases to sign"))
+                     badge=count_of("onecity.hotline.selectors.desk.unit_to_sign_count"), badge_label=_("cases to sign"))
         nav_register(area="staff", key="hotline_supervision", label=_("Supervision"),
                      url_name="hotline:desk_supervision", icon="eye-check", order=34, roles=("supervisor",),
-                     badge=_queue_badge("supervision_overdue_count", "supervisor"), badge_label=_("overdue cases"))
+                     badge=count_of("onecity.hotline.selectors.desk.supervision_overdue_count"),
+                     badge_label=_("overdue cases"))
         nav_register(area="staff", key="hotline_hotspots", label=_("Hot spots"), url_name="hotline:desk_hotspots",
                      icon="flame", order=35, roles=("supervisor", "administrator"))

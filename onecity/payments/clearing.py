@@ -116,15 +116,18 @@ def refunds_processing() -> QuerySet[Refund]:
             .select_related("attempt", "bill", "payee").order_by("processing_at", "id"))
 
 
-def settlements_visible_to(actor) -> QuerySet[Settlement]:
-    """The platform's finance staff and auditors: every settlement; a payee cashier: their unit's; anyone
-    else: none."""
-    rows = Settlement.objects.select_related("payee").defer("statement_csv", "statement_xlsx").order_by(
-        "-day", "payee_id")
+def _payee_rows_for(actor, rows: QuerySet) -> QuerySet:
+    """`rows` (of payees' settlements) as `actor` may read them: the platform's finance staff and
+    auditors every payee's, a payee cashier their unit's, anyone else none."""
     if actor is None or has_role(actor, *FINANCE_READER_ROLES):
         return rows
     payee_id = cashier_payee_id(actor)
     return rows.filter(payee_id=payee_id) if payee_id is not None else rows.none()
+
+
+def settlements_visible_to(actor) -> QuerySet[Settlement]:
+    return _payee_rows_for(actor, Settlement.objects.select_related("payee").defer(
+        "statement_csv", "statement_xlsx").order_by("-day", "payee_id"))
 
 
 def owed_now(settlement: Settlement) -> int:
@@ -143,19 +146,24 @@ def _owing_settlements() -> QuerySet[Settlement]:
             .annotate(owed=F("carried_out_fen") - Coalesce(Sum("recoveries__amount_fen"), 0)).filter(owed__gt=0))
 
 
-def payees_owing_count() -> int:
-    return _owing_settlements().count()
+# --- the sidebar's counts of the finance staff's work (core.navigation.count_of) ----------------
+def payees_owing_count(*, actor) -> int:
+    return _payee_rows_for(actor, _owing_settlements()).count()
 
 
-def refunds_due_count() -> int:
+def refunds_due_count(*, actor) -> int:
     """Refunds processing at their channel for longer than the wait: to settle by hand."""
     from onecity.payments.services.refunds import refund_resolvable_since  # services import this module
 
+    if not has_role(actor, *FINANCE_READER_ROLES):
+        return 0
     return refunds_processing().filter(processing_at__lte=refund_resolvable_since()).count()
 
 
-def breaks_unresolved_count() -> int:
+def breaks_unresolved_count(*, actor) -> int:
     """Breaks still to work: open, under investigation or with an adjustment awaiting approval."""
+    if not has_role(actor, *FINANCE_READER_ROLES):
+        return 0
     return ReconciliationBreak.objects.exclude(state=BreakState.RESOLVED).count()
 
 
@@ -173,11 +181,8 @@ class Owing:
 def payees_owing(actor) -> list[Owing]:
     """The payees owing now, largest first: all of them for the platform's finance staff and
     auditors, a payee cashier's own unit, nobody's for anyone else."""
-    rows = _owing_settlements().select_related("payee").defer("statement_csv", "statement_xlsx").order_by(
-        "-owed", "payee_id")
-    if actor is not None and not has_role(actor, *FINANCE_READER_ROLES):
-        payee_id = cashier_payee_id(actor)
-        rows = rows.filter(payee_id=payee_id) if payee_id is not None else rows.none()
+    rows = _payee_rows_for(actor, _owing_settlements().select_related("payee").defer(
+        "statement_csv", "statement_xlsx").order_by("-owed", "payee_id"))
     owing = []
     for row in rows:
         settled = (Settlement.objects.filter(payee_id=row.payee_id, id__lte=row.id, carried_out_fen=0)

@@ -356,3 +356,34 @@ def test_nav_links_are_computed_once_per_request():
     assert navigation.nav_links("staff", first) == navigation.nav_links("staff", first)  # the page and its sidebar
     navigation.nav_links("staff", second)
     assert calls == [first, second]
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("scratch_nav")
+def test_a_count_is_computed_only_for_holders_of_its_roles():
+    dispatcher, admin = make_staff("dispatcher9", "dispatcher"), make_staff("admin9", "administrator")
+    calls = []
+    navigation.nav_register(area="staff", key="queue", label="Queue", url_name="core:elderly", roles=("dispatcher",),
+                            badge=lambda request: calls.append(request.user) or 4)
+    navigation.nav_register(area="staff", key="money", label="Money", url_name="core:elderly",
+                            roles=("dispatcher", "administrator"), badge=lambda request: calls.append(request.user) or 2,
+                            badge_roles=("administrator",))
+    counts = {}
+    for user in (dispatcher, admin):
+        request = RequestFactory().get("/")
+        request.user = user
+        counts[user.username] = {link.key: link.badge for link in navigation.nav_links("staff", request)
+                                 if link.key in ("queue", "money")}
+    assert counts == {"dispatcher9": {"queue": 4, "money": 0}, "admin9": {"queue": 0, "money": 2}}
+    assert calls == [dispatcher, admin]  # the administrator sees the queue entry, uncounted
+
+
+def test_count_of_calls_the_function_at_its_path_with_the_user_as_actor():
+    badge = navigation.count_of("onecity.core.tests.test_ui.counter_for_test")
+    request = RequestFactory().get("/")
+    request.user = "someone"
+    assert badge(request) == 7
+
+
+def counter_for_test(*, actor) -> int:
+    return 7 if actor == "someone" else 0
