@@ -231,6 +231,23 @@ def break_decision(request, break_id: str):
     return _break_row(request, break_id, brk, error)
 
 
+def _act_then_back(request, back: str, act, said):
+    """A form's POST that goes back to the page `back`: `act()` (the service call), then `said(its
+    result)` as the success message, or the service's refusal as an error message; someone who
+    may not act gets the 403 page, an unknown object the 404."""
+    try:
+        result = act()
+    except PermissionDenied:
+        return forbidden(request)
+    except NotFound:
+        raise Http404 from None
+    except ApplicationError as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(request, said(result))
+    return redirect(back)
+
+
 @settlement_readers
 @require_GET
 def settlements(request):
@@ -250,40 +267,24 @@ def owing_repayment(request, payee_id: str):
     if not form.is_valid():
         messages.error(request, _("Enter the amount repaid and the bank's reference."))
         return redirect("payments:settlements")
-    try:
-        recovery = deficit_recovery_record(actor=request.user, payee_id=payee_id,
-                                           amount_fen=yuan_to_fen(form.cleaned_data["amount"]),
-                                           bank_reference=form.cleaned_data["bank_reference"],
-                                           note=form.cleaned_data["note"])
-    except PermissionDenied:
-        return forbidden(request)
-    except NotFound:
-        raise Http404 from None
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("Repayment of %(amount)s recorded.") % {
+    d = form.cleaned_data
+    return _act_then_back(
+        request, "payments:settlements",
+        lambda: deficit_recovery_record(actor=request.user, payee_id=payee_id, amount_fen=yuan_to_fen(d["amount"]),
+                                        bank_reference=d["bank_reference"], note=d["note"]),
+        lambda recovery: _("Repayment of %(amount)s recorded.") % {
             "amount": fen_text(recovery.amount_fen, symbol="¥", grouping=True)})
-    return redirect("payments:settlements")
 
 
 @settlement_readers
 @require_POST
 def owing_notice(request, payee_id: str):
     """Send a payee's cashiers a collection notice (the platform's finance staff)."""
-    try:
-        notice = deficit_notice_send(actor=request.user, payee_id=payee_id)
-    except PermissionDenied:
-        return forbidden(request)
-    except NotFound:
-        raise Http404 from None
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, ngettext("Collection notice sent to %(count)d cashier.",
-                                           "Collection notice sent to %(count)d cashiers.",
-                                           notice.recipients) % {"count": notice.recipients})
-    return redirect("payments:settlements")
+    return _act_then_back(
+        request, "payments:settlements", lambda: deficit_notice_send(actor=request.user, payee_id=payee_id),
+        lambda notice: ngettext("Collection notice sent to %(count)d cashier.",
+                                "Collection notice sent to %(count)d cashiers.",
+                                notice.recipients) % {"count": notice.recipients})
 
 
 @settlement_readers
@@ -320,15 +321,8 @@ def refund_resolve_view(request, refund_id: str):
         messages.error(request, _("Choose what the channel confirmed and say how it was confirmed (at most "
                                   "%(max)d characters).") % {"max": NOTE_MAX})
         return redirect("payments:clearing_refunds")
-    try:
-        refund = refund_resolve(actor=request.user, refund_id=refund_id,
-                                refunded=form.cleaned_data["outcome"] == "refunded", note=form.cleaned_data["note"])
-    except PermissionDenied:
-        return forbidden(request)
-    except NotFound:
-        raise Http404 from None
-    except ApplicationError as exc:
-        messages.error(request, str(exc.message))
-    else:
-        messages.success(request, _("Refund settled by hand: %(state)s.") % {"state": refund.get_state_display()})
-    return redirect("payments:clearing_refunds")
+    return _act_then_back(
+        request, "payments:clearing_refunds",
+        lambda: refund_resolve(actor=request.user, refund_id=refund_id,
+                               refunded=form.cleaned_data["outcome"] == "refunded", note=form.cleaned_data["note"]),
+        lambda refund: _("Refund settled by hand: %(state)s.") % {"state": refund.get_state_display()})
