@@ -36,8 +36,8 @@ from onecity.notifications.dto import OutboxMessage
 from onecity.notifications.enums import Channel as MessageChannel
 from onecity.notifications.services import message_enqueue_many
 from onecity.payments.access import is_platform_finance
-from onecity.payments.clearing import owed_now
-from onecity.payments.models import DeficitNotice, DeficitRecovery, Settlement
+from onecity.payments.models import DeficitNotice, DeficitRecovery
+from onecity.payments.services.settlement import owed_locked
 
 REFERENCE_MAX = 64
 NOTE_MAX = 300
@@ -56,9 +56,7 @@ def _owing(payee_id: str):
     payee = organization_get_by_reference(str(payee_id or ""))
     if payee is None or payee.kind != OrganizationKind.PAYEE:
         raise NotFound()
-    latest = (Settlement.objects.select_for_update().filter(payee=payee)
-              .only("id", "public_id", "carried_out_fen").order_by("-id").first())
-    owed = owed_now(latest) if latest is not None else 0
+    latest, owed = owed_locked(payee.pk)
     if not owed:
         raise ApplicationError(_("%(payee)s owes nothing.") % {"payee": payee.name}, code="nothing_owed",
                                status=409)

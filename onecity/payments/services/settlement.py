@@ -111,14 +111,14 @@ def _refunds_from_bill(day_refunds: list[tuple]) -> dict[int, int]:
     return result
 
 
-def _owed(payee_id: int) -> int:
-    """What the payee still owes from earlier settlements: the deficit its latest settlement
-    (the last made, whatever its day) carried forward, less the repayments recorded against it
-    (services/deficits.py). That row is locked (PostgreSQL), so two settlements of one payee, or a
-    settlement and a repayment, cannot both take it."""
-    latest = (Settlement.objects.select_for_update().filter(payee_id=payee_id).only("id", "carried_out_fen")
-              .order_by("-id").first())
-    return owed_now(latest) if latest is not None else 0
+def owed_locked(payee_id: int) -> tuple[Settlement | None, int]:
+    """(the payee's latest settlement — the last made, whatever its day —, what the payee still
+    owes after it: the deficit it carried forward less the repayments recorded against it,
+    services/deficits.py). Call inside a transaction: that row is locked (PostgreSQL), so two
+    settlements of one payee, or a settlement and a repayment, cannot both take the same deficit."""
+    latest = (Settlement.objects.select_for_update().filter(payee_id=payee_id)
+              .only("id", "public_id", "carried_out_fen").order_by("-id").first())
+    return latest, owed_now(latest) if latest is not None else 0
 
 
 def _lines(payments, refunds) -> list[tuple]:
@@ -166,7 +166,7 @@ def _settle(*, payee_id: int, payee: tuple[str, str], day: dt.date, payments, re
     fees = sum(line[6] for line in lines)
     refunded = -sum(line[5] for line in lines if line[0] == "refund")
     net = gross - fees - refunded
-    carried_in = _owed(payee_id)
+    carried_in = owed_locked(payee_id)[1]
     payout, carried_out = max(net - carried_in, 0), max(carried_in - net, 0)
     totals = {"gross": gross, "fees": fees, "refunds": refunded, "net": net, "carried_in": carried_in,
               "payout": payout, "carried_out": carried_out}
