@@ -11,9 +11,9 @@ between terms, a unit that stopped using 福码 — keeps owing; the platform's 
                                reference), posted as `recover:<id>` (settlement bank → payee
                                payable), and taken off what the next settlement carries in
 
-Both lock the payee's latest settlement, as settlement does, so a repayment and a settlement of
-the same payee never both count the same deficit. Who may: the platform's finance staff
-(`payments.access.FINANCE_ROLES`).
+Both read what is owed with `settlement.owed_locked`, which locks the payee's latest settlement,
+so a repayment and a settlement of the same payee never both count the same deficit. Who may:
+the platform's finance staff (`payments.access.FINANCE_ROLES`).
 """
 
 from __future__ import annotations
