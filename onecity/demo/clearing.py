@@ -62,6 +62,7 @@ def clearing_demo_seed() -> tuple[int, int]:
     settled = Settlement.objects.count() - before
     yesterday = today - dt.timedelta(days=1)
     runs = 0
+    proposer = User.objects.filter(username=FEE_PROPOSER).first()
     for channel, sandbox in SANDBOXES.items():
         if ReconciliationRun.objects.filter(channel=channel, day=yesterday).exists():
             continue
@@ -69,7 +70,6 @@ def clearing_demo_seed() -> tuple[int, int]:
         run = reconciliation_import(actor=None, channel=channel, day=yesterday,
                                     filename=f"{channel}-{yesterday:%Y%m%d}.statement", content=content)
         runs += 1
-        proposer = User.objects.filter(username=FEE_PROPOSER).first()
         fee_break = run.breaks.filter(kind=BreakKind.FEE_MISMATCH).first()
         if proposer is not None and fee_break is not None:
             difference = fee_break.statement_fee_fen - fee_break.ours_fee_fen

@@ -247,8 +247,7 @@ def break_adjustment_decide(*, actor, break_id: str, approve: bool, note: str) -
     brk = _break_for_update(break_id)
     note = _clean_note(note) if not approve or str(note or "").strip() else ""
     if brk.state != BreakState.PENDING_APPROVAL:
-        if brk.state == BreakState.RESOLVED:
-            raise ApplicationError(_("This break is already resolved."), code="break_resolved", status=409)
+        _unresolved(brk)  # refuses a resolved break
         raise ApplicationError(_("No adjustment of this break awaits approval."), code="no_proposal", status=409)
     proposal = {"adjustment_fen": brk.adjustment_fen, "proposed_by": brk.proposed_by.public_id,
                 "proposal_note": brk.note}
